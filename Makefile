@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# pseries-pcie: a QEMU patch series giving sPAPR guests a PCI Express root bus.
+# Run as root on Debian bookworm. See README.md.
+
+SHELL := /bin/bash
+S := scripts
+
+.PHONY: all run console check deps fetch tree retree export build firmware \
+        upstream checkpatch help clean distclean
+
+all: build firmware
+
+help:
+	@echo "make run        build what is missing and start the patched QEMU (main command)"
+	@echo "make check      from nothing: deps, fetch, verify, apply, build, all tests"
+	@echo "make console    the run machine with an interactive console"
+	@echo "make tree       create build/qemu (upstream + patches/)"
+	@echo "make export     export build/qemu upstream..HEAD to patches/"
+	@echo "make retree     recreate build/qemu from patches/ (refuses to lose work)"
+	@echo "make build      configure and build build/qemu into build/qemu-build"
+	@echo "make upstream   build the pristine tarball into build/upstream/qemu-build"
+	@echo "make checkpatch run QEMU's checkpatch.pl on every patch"
+
+run:
+	bash $(S)/run.sh
+console:
+	bash $(S)/run.sh --console
+check:
+	bash $(S)/check.sh
+deps:
+	bash $(S)/deps.sh
+fetch: deps
+	bash $(S)/fetch.sh
+tree: fetch
+	bash $(S)/tree.sh
+retree: fetch
+	bash $(S)/tree.sh --reset
+export:
+	bash $(S)/export.sh
+build: tree
+	bash $(S)/build.sh
+firmware: build
+	bash $(S)/firmware.sh
+upstream: fetch
+	bash $(S)/tree.sh --upstream
+	bash $(S)/build.sh --upstream
+	bash $(S)/firmware.sh
+checkpatch:
+	@cd build/qemu && for p in $(CURDIR)/patches/[0-9][0-9][0-9][0-9]-*.patch; do \
+	  case $$p in */0000-*) continue;; esac; \
+	  echo "== $$(basename $$p)"; ./scripts/checkpatch.pl --patch $$p || exit 1; done
+clean:
+	rm -rf build/qemu-build build/upstream/qemu-build build/times.log
+distclean:
+	rm -rf build

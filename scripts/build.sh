@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Configure and build qemu-system-ppc64 (and its qtests) out of tree.
+#
+#   build.sh              the patched tree build/qemu -> build/qemu-build
+#   build.sh --upstream   the pristine tarball        -> build/upstream/qemu-build
+#
+# Extra configure options can be passed in QEMU_CONFIGURE_EXTRA; a different
+# build directory in QEMU_BUILD_DIR (e.g. for a sanitizer build).
+. "$(dirname "$0")/lib.sh"
+
+src=$TREE obj=${QEMU_BUILD_DIR:-$OBJ}
+docs=--enable-docs
+if [ "${1:-}" = "--upstream" ]; then
+    src=$UP_TREE obj=$UP_OBJ docs=--disable-docs
+fi
+[ -f "$src/configure" ] || die "$src missing: run 'make tree'"
+
+CONFIGURE_OPTS=(
+    --python="$PYTHON"
+    --target-list=ppc64-softmmu
+    --disable-install-blobs     # the +ds tarball has no firmware: see firmware.sh
+    --enable-fdt=system
+    --enable-slirp
+    --enable-werror             # also makes Sphinx warnings fatal
+    "$docs"
+)
+# shellcheck disable=SC2206
+CONFIGURE_OPTS+=(${QEMU_CONFIGURE_EXTRA:-})
+
+want="${CONFIGURE_OPTS[*]}"
+if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/.configure-opts" 2>/dev/null)" != "$want" ]; then
+    rm -rf "$obj"
+    mkdir -p "$obj"
+    log "configuring $src in $obj"
+    (cd "$obj" && "$src/configure" "${CONFIGURE_OPTS[@]}") >"$obj.configure.log" 2>&1 ||
+        { tail -30 "$obj.configure.log" >&2; die "configure failed (see $obj.configure.log)"; }
+    printf '%s' "$want" >"$obj/.configure-opts"
+fi
+log "building in $obj ($(nproc) jobs)"
+ccache -z >/dev/null 2>&1 || true
+ninja -C "$obj" -j "$(nproc)" >"$obj.ninja.log" 2>&1 ||
+    { grep -E 'error|FAILED' "$obj.ninja.log" | head -30 >&2; die "build failed (see $obj.ninja.log)"; }
+log "built $obj/qemu-system-ppc64"
+ccache -s 2>/dev/null | grep -iE 'hits|misses' | head -3 || true

@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Common helpers for the project's scripts. Source it; do not run it.
+
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$TOP/build
+DL=$BUILD/dl
+TREE=$BUILD/qemu                   # working tree: tag 'upstream' + our patches
+OBJ=$BUILD/qemu-build              # build output of the patched tree
+UP_TREE=$BUILD/upstream/qemu       # pristine tarball, for legacy comparisons
+UP_OBJ=$BUILD/upstream/qemu-build  # its build output (same relative layout: ccache hits)
+FIRMWARE=$BUILD/firmware
+TIMES=$BUILD/times.log
+
+# shellcheck source=../upstream.lock
+. "$TOP/upstream.lock"
+
+# The pyenv python on these machines breaks QEMU's mkvenv: use Debian's.
+PYTHON=/usr/bin/python3
+
+# ccache: share objects between the patched and the pristine build trees.
+# Both trees have the same layout relative to $BUILD, so with a base dir
+# and no CWD in the hash, unchanged files hit the cache.
+export CCACHE_BASEDIR=$BUILD
+export CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+
+log()  { printf '>>> %s\n' "$*"; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# stage NAME CMD...: run CMD, print and record how long it took.
+stage() {
+    local name=$1 start end rc=0
+    shift
+    start=$(date +%s)
+    log "stage '$name' started"
+    "$@" || rc=$?
+    end=$(date +%s)
+    mkdir -p "$BUILD"
+    printf '%-28s %5ds  %s\n' "$name" $((end - start)) \
+        "$([ $rc -eq 0 ] && echo ok || echo "FAILED ($rc)")" | tee -a "$TIMES"
+    return $rc
+}
+
+need_root() {
+    [ "$(id -u)" -eq 0 ] || die "$1 needs root (it installs Debian packages with apt-get); run it as root"
+}
+
+# patch_files: the series in file-name order, without the cover letter.
+patch_files() {
+    local p
+    for p in "$TOP"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+        [ -f "$p" ] || continue
+        case "$(basename "$p")" in 0000-*) continue ;; esac
+        printf '%s\n' "$p"
+    done
+}
