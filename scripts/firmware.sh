@@ -3,7 +3,8 @@
 # Firmware for the built QEMU, from Debian's arch-independent packages.
 # The +ds tarball carries no blobs; QEMU run from its build directory looks
 # in <build>/qemu-bundle/<prefix>/share/qemu, so the blobs go there and the
-# binary finds SLOF, VOF, skiboot, VGA BIOSes and NIC ROMs without -L.
+# binary finds SLOF, VOF, skiboot, VGA BIOSes, NIC ROMs and the device
+# trees compiled by the build without -L.
 #
 #   firmware.sh [BUILD_DIR...]   (default: build/qemu-build, build/upstream/qemu-build)
 . "$(dirname "$0")/lib.sh"
@@ -26,14 +27,21 @@ fetch() {
           die "cannot download the firmware packages ($FW_PKGS); run 'make deps' (it adds bookworm-backports)"; }
     local d root=$DEBS/root
     for d in "$DEBS"/*.deb; do dpkg-deb -x "$d" "$root"; done
-    find "$root/usr/share/qemu" -maxdepth 1 -type f -exec cp {} "$FIRMWARE/" \;
+    find "$root/usr/share/qemu" -maxdepth 1 \( -type f -o -type l \) \
+        -exec cp -L {} "$FIRMWARE/" \;
     cp "$root"/usr/share/seabios/vgabios*.bin "$FIRMWARE/"
     cp "$root"/usr/lib/ipxe/qemu/*.rom "$FIRMWARE/"
     # Blobs that the tarball itself carries.
     cp "$TREE/pc-bios/pnv-pnor.bin" "$TREE/pc-bios/vof-nvram.bin" "$FIRMWARE/"
+    # QEMU 10.2 names the sam460ex U-Boot image u-boot-sam460.bin; the
+    # Debian package still ships it under its dated name.
+    if [ ! -e "$FIRMWARE/u-boot-sam460.bin" ] &&
+       [ -e "$FIRMWARE/u-boot-sam460-20100605.bin" ]; then
+        cp "$FIRMWARE/u-boot-sam460-20100605.bin" "$FIRMWARE/u-boot-sam460.bin"
+    fi
     local f
     for f in slof.bin vof.bin skiboot.lid openbios-ppc u-boot.e500 pnv-pnor.bin \
-             vgabios-stdvga.bin efi-virtio.rom; do
+             vgabios-stdvga.bin efi-virtio.rom u-boot-sam460.bin; do
         [ -s "$FIRMWARE/$f" ] || die "firmware $f missing from the Debian packages ($FW_PKGS)"
     done
     (cd "$DEBS" && ls ./*.deb) >"$FIRMWARE/.stamp"
@@ -47,6 +55,14 @@ install_into() {
     dest=$(find "$obj/qemu-bundle" -path '*/share/qemu' -type d | head -1)
     [ -n "$dest" ] || die "no share/qemu directory in $obj/qemu-bundle"
     cp -f "$FIRMWARE"/* "$dest/"
+    # Device trees that the build compiles from pc-bios/dtb/*.dts (pegasos,
+    # bamboo, ...): --disable-install-blobs keeps them out of the bundle too.
+    if compgen -G "$obj/pc-bios/dtb/*.dtb" >/dev/null; then
+        mkdir -p "$dest/dtb"
+        cp -f "$obj"/pc-bios/dtb/*.dtb "$dest/dtb/"
+    else
+        die "no compiled device trees in $obj/pc-bios/dtb (is dtc installed?)"
+    fi
     log "firmware installed in $dest"
 }
 
