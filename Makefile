@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all run console check deps fetch tree retree export build firmware \
+.PHONY: all run console check deps fetch tree retree export build firmware bisect-check \
         upstream checkpatch help clean distclean
 
 all: build firmware
@@ -45,6 +45,9 @@ upstream: fetch
 	bash $(S)/tree.sh --upstream
 	bash $(S)/build.sh --upstream
 	bash $(S)/firmware.sh
+bisect-check:
+	bash scripts/bisect-check.sh
+
 checkpatch:
 	@cd build/qemu && for p in $(CURDIR)/patches/[0-9][0-9][0-9][0-9]-*.patch; do \
 	  case $$p in */0000-*) continue;; esac; \

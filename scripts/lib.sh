@@ -25,6 +25,12 @@ PYTHON=/usr/bin/python3
 export CCACHE_BASEDIR=$BUILD
 export CCACHE_NOHASHDIR=1
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+# QEMU's configure hands meson an explicit compiler, so meson does not add
+# ccache by itself: Debian's ccache symlinks (cc, gcc, ...) come first in
+# PATH for configure and for every ninja run.
+if [ -d /usr/lib/ccache ]; then
+    case ":$PATH:" in *:/usr/lib/ccache:*) ;; *) export PATH=/usr/lib/ccache:$PATH ;; esac
+fi
 
 log()  { printf '>>> %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }

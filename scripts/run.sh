@@ -5,10 +5,11 @@
 #                     built (machine, PCI topology), power off, exit 0
 #   run.sh --console  the same machine with an interactive serial console
 #                     (Ctrl-a x quits QEMU)
-# RUN_MACHINE selects the machine type (default: pseries).
+# RUN_MACHINE selects the machine type (default: pseries-pcie, where the
+# devices sit behind PCI Express root ports; on pseries they sit on pci.0).
 . "$(dirname "$0")/lib.sh"
 
-MACHINE=${RUN_MACHINE:-pseries}
+MACHINE=${RUN_MACHINE:-pseries-pcie}
 QEMU=$OBJ/qemu-system-ppc64
 
 prepare() {
@@ -20,8 +21,18 @@ prepare() {
 }
 
 ARGS=(-M "$MACHINE" -m 1G -smp 1 -nographic -nodefaults
-      -device virtio-net-pci,netdev=n0 -netdev user,id=n0
-      -device virtio-blk-pci,drive=d0 -drive if=none,id=d0,format=raw,file=null-co://,file.size=64M)
+      -netdev user,id=n0
+      -drive if=none,id=d0,format=raw,file=null-co://,file.size=64M)
+case $MACHINE in
+    pseries-pcie*)
+        ARGS+=(-device pcie-root-port,id=rp1,chassis=1,slot=1
+               -device virtio-net-pci,netdev=n0,bus=rp1
+               -device pcie-root-port,id=rp2,chassis=1,slot=2
+               -device virtio-blk-pci,drive=d0,bus=rp2) ;;
+    *)
+        ARGS+=(-device virtio-net-pci,netdev=n0
+               -device virtio-blk-pci,drive=d0) ;;
+esac
 
 demo() {
     local dir; dir=$(mktemp -d)

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Prove that the series leaves the legacy pseries-X.Y machines unchanged.
+
+For each machine, start the pristine and the patched qemu-system-ppc64 with
+the same devices and compare, between the two:
+  - the device tree (QMP system_reset, then dumpdtb; decompiled with dtc,
+    without /chosen/rng-seed, which is random on every reset),
+  - the QOM composition tree (every child<> path with its type),
+  - 'info qtree',
+  - the -dump-vmstate description of every device type the pristine binary
+    has (the patched binary may only add new types; they are listed).
+Any difference fails, with a diff.
+
+usage: legacy_compare.py PRISTINE_BINARY PATCHED_BINARY WORKDIR
+"""
+
+import difflib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+MACHINES = ["pseries-10.2", "pseries-9.2", "pseries-8.0", "pseries-5.0"]
+
+# A few devices of each kind the sPAPR PHB code handles: endpoints on the
+# root bus, an express device on a conventional bus, a bridge with a device
+# behind it, a second PHB, VIO devices and the defaults (VGA, USB, ...).
+DEVICES = [
+    "-netdev", "user,id=n0",
+    "-device", "virtio-net-pci,netdev=n0,addr=2.0",
+    "-drive", "if=none,id=d0,driver=null-co",
+    "-device", "virtio-blk-pci,drive=d0,addr=3.0",
+    "-device", "e1000e,addr=4.0",
+    "-device", "pci-bridge,id=br1,chassis_nr=1,addr=5.0",
+    "-device", "virtio-rng-pci,bus=br1,addr=1.0",
+    "-device", "spapr-pci-host-bridge,index=1,id=phb1",
+    "-device", "virtio-serial-pci,bus=phb1.0",
+    "-device", "spapr-vscsi",
+]
+
+
+class QMP:
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        for _ in range(200):
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("cannot connect to QMP at " + path)
+        self.file = self.sock.makefile("r")
+        self._read()                        # greeting
+        self.cmd("qmp_capabilities")
+
+    def _read(self):
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise RuntimeError("QEMU closed the QMP connection")
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def cmd(self, name, **args):
+        req = {"execute": name}
+        if args:
+            req["arguments"] = args
+        self.sock.sendall(json.dumps(req).encode() + b"\n")
+        resp = self._read()
+        if "error" in resp:
+            raise RuntimeError("%s: %s" % (name, resp["error"]["desc"]))
+        return resp["return"]
+
+
+def qom_tree(qmp, path):
+    lines = []
+    for prop in sorted(qmp.cmd("qom-list", path=path),
+                       key=lambda p: p["name"]):
+        if prop["type"].startswith("child<"):
+            child = path.rstrip("/") + "/" + prop["name"]
+            lines.append("%s %s" % (child, prop["type"]))
+            lines += qom_tree(qmp, child)
+    return lines
+
+
+def snapshot(binary, machine, workdir, tag):
+    sock = os.path.join(workdir, "%s-%s.qmp" % (tag, machine))
+    dtb = os.path.join(workdir, "%s-%s.dtb" % (tag, machine))
+    for f in (sock, dtb):
+        if os.path.exists(f):
+            os.unlink(f)
+    proc = subprocess.Popen([binary, "-M", machine, "-S", "-display", "none",
+                             "-qmp", "unix:%s,server=on,wait=off" % sock,
+                             "-serial", "none", "-monitor", "none"]
+                            + DEVICES,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        qmp = QMP(sock)
+        qmp.cmd("system_reset")
+        qmp.cmd("dumpdtb", filename=dtb)
+        qom = qom_tree(qmp, "/machine")
+        qtree = qmp.cmd("human-monitor-command", **{"command-line":
+                                                    "info qtree"})
+        qmp.cmd("quit")
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    dts = subprocess.run(["dtc", "-q", "-I", "dtb", "-O", "dts", dtb],
+                         check=True, capture_output=True, text=True).stdout
+    dts = [ln for ln in dts.splitlines() if "rng-seed" not in ln]
+
+    vmstate_file = os.path.join(workdir, "%s-%s.vmstate" % (tag, machine))
+    subprocess.run([binary, "-M", machine, "-display", "none",
+                    "-dump-vmstate", vmstate_file], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(vmstate_file) as f:
+        vmstate = json.load(f)
+    return {"device tree": dts, "QOM tree": qom,
+            "info qtree": qtree.splitlines(), "vmstate": vmstate}
+
+
+def compare(machine, old, new):
+    failures = 0
+    for what in ("device tree", "QOM tree", "info qtree"):
+        a, b = old[what], new[what]
+        if a == b:
+            print("  %-12s identical (%d lines)" % (what, len(a)))
+            continue
+        failures += 1
+        print("  %-12s DIFFERS:" % what)
+        for ln in list(difflib.unified_diff(a, b, "pristine", "patched",
+                                            lineterm=""))[:40]:
+            print("    " + ln)
+    a, b = old["vmstate"], new["vmstate"]
+    added = sorted(set(b) - set(a))
+    common = sorted(set(a) & set(b))
+    removed = sorted(set(a) - set(b))
+    changed = [k for k in common if a[k] != b[k]]
+    if removed or changed:
+        failures += 1
+        print("  %-12s DIFFERS: removed %s, changed %s" %
+              ("vmstate", removed, changed))
+        for k in changed[:3]:
+            for ln in list(difflib.unified_diff(
+                    json.dumps(a[k], indent=1, sort_keys=True).splitlines(),
+                    json.dumps(b[k], indent=1, sort_keys=True).splitlines(),
+                    "pristine", "patched", lineterm=""))[:30]:
+                print("    " + ln)
+    else:
+        print("  %-12s identical for all %d device types of the pristine "
+              "binary (new in the patched one: %s)" %
+              ("vmstate", len(common), ", ".join(added) or "none"))
+    return failures
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    pristine, patched, workdir = sys.argv[1:]
+    os.makedirs(workdir, exist_ok=True)
+    failures = 0
+    for machine in MACHINES:
+        print("%s:" % machine)
+        old = snapshot(pristine, machine, workdir, "pristine")
+        new = snapshot(patched, machine, workdir, "patched")
+        failures += compare(machine, old, new)
+    # The comparison must be able to see a difference: the same checks on
+    # pseries-pcie against pseries-10.2 of the patched binary must differ.
+    print("self-check: pseries-pcie-10.2 vs pseries-10.2 (patched binary):")
+    legacy = snapshot(patched, "pseries-10.2", workdir, "selfcheck")
+    DEVICES[DEVICES.index("spapr-pci-host-bridge,index=1,id=phb1")] = \
+        "spapr-pcie-host-bridge,index=1,id=phb1"
+    pcie = snapshot(patched, "pseries-pcie-10.2", workdir, "selfcheck")
+    if pcie["device tree"] == legacy["device tree"] or \
+       pcie["QOM tree"] == legacy["QOM tree"]:
+        print("  FAIL: the comparison does not see the PCIe root bus")
+        failures += 1
+    else:
+        print("  differs, as it must")
+    print("legacy comparison: %s" % ("FAILED" if failures else "identical"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
