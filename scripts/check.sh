@@ -74,7 +74,7 @@ project_tests() {
 
 main() {
     mkdir -p "$BUILD"
-    TIMES_START=$(( $(wc -l <"$TIMES" 2>/dev/null || echo 0) + 1 ))
+    TIMES_START=$(( $( { [ -f "$TIMES" ] && wc -l <"$TIMES"; } || echo 0) + 1 ))
     trap summary EXIT
     local t0; t0=$(date +%s)
     stage deps bash "$TOP/scripts/deps.sh" || { fail "deps"; exit 1; }
