@@ -3,8 +3,10 @@
 # /init of the demo and test guest (busybox). Kernel command line:
 #   guest.mode=report  print the PCI topology as the guest sees it, power off
 #   guest.mode=shell   an interactive shell on the console
-#   guest.mode=test    report, then the checks named in guest.checks=a,b,...
+#   guest.checks=a,b   after the report, run these checks (see below)
 # Everything the host parses is on lines starting with "@@".
+# The first line may follow an unfinished line of the kernel's: start afresh.
+echo
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin
 mount -t proc proc /proc
@@ -16,22 +18,35 @@ arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 MODE=$(arg guest.mode)
 CHECKS=$(arg guest.checks | tr , ' ')
 
-while read -r m; do insmod "$m" 2>/dev/null || echo "@@ insmod failed: $m"; done </modules
-sleep 1
+while read -r m; do insmod "$m" 2>/dev/null || echo "@@ insmod-failed $m"; done </modules
 
-# Wait until the kernel has bound drivers to every device (probing is async)
+# Wait (10 s at most) until every PCI function that is not a bridge has a
+# driver: probing runs asynchronously after insmod.
 settle() {
     i=0
     while [ $i -lt 50 ]; do
         n=0
-        for d in /sys/bus/pci/devices/*; do [ -e "$d/driver" ] || n=$((n + 1)); done
+        for d in /sys/bus/pci/devices/*; do
+            case $(cat "$d/class") in 0x0604*) continue ;; esac
+            [ -e "$d/driver" ] || n=$((n + 1))
+        done
         [ "$n" -eq 0 ] && return 0
         i=$((i + 1)); sleep 0.2
     done
 }
 
 port_type() {
-    lspci -s "$1" -vv 2>/dev/null | sed -n 's/.*Express ([^)]*) \([^,(]*\).*/\1/p' | head -1 | sed 's/ *$//'
+    lspci -s "$1" -vv 2>/dev/null |
+        sed -n 's/.*Express ([^)]*) \([^,(]*\).*/\1/p' | head -1 | sed 's/ *$//'
+}
+
+function_line() {
+    d=/sys/bus/pci/devices/$1
+    size=$(wc -c <"$d/config")
+    drv=-; [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
+    type=$(port_type "$1"); [ -n "$type" ] || type=conventional
+    aer=no; lspci -s "$1" -vv 2>/dev/null | grep -q "Advanced Error Reporting" && aer=yes
+    echo "@@ fn $1 id=$(cat "$d/vendor"):$(cat "$d/device") class=$(cat "$d/class") config=$size type=\"$type\" driver=$drv aer=$aer"
 }
 
 report() {
@@ -41,26 +56,79 @@ report() {
     lspci -tv
     echo "@@ end lspci-tv"
     echo "@@ begin functions"
-    for d in /sys/bus/pci/devices/*; do
-        bdf=${d##*/}
-        size=$(wc -c <"$d/config")
-        drv=-; [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
-        type=$(port_type "$bdf"); [ -n "$type" ] || type="conventional"
-        aer=no; lspci -s "$bdf" -vv 2>/dev/null | grep -q "Advanced Error Reporting" && aer=yes
-        echo "@@ fn $bdf id=$(cat "$d/vendor"):$(cat "$d/device") class=$(cat "$d/class") config=$size type=\"$type\" driver=$drv aer=$aer"
-    done
+    for d in /sys/bus/pci/devices/*; do function_line "${d##*/}"; done
     echo "@@ end functions"
+}
+
+# sha256 of every virtio and NVMe disk
+check_disks() {
+    for b in /sys/block/vd* /sys/block/nvme*n*; do
+        [ -e "$b" ] || continue
+        dev=/dev/${b##*/}
+        echo "@@ disk ${b##*/} $(sha256sum "$dev" | cut -d' ' -f1)"
+    done
+}
+
+# DHCP on the virtio-net interface
+check_dhcp() {
+    cat >/tmp/udhcpc.sh <<'EOF'
+#!/bin/sh
+[ "$1" = bound ] && echo "@@ dhcp-lease $interface $ip" >/dev/console
+exit 0
+EOF
+    chmod +x /tmp/udhcpc.sh
+    for n in /sys/class/net/*; do
+        [ "$(basename "$(readlink "$n/device/driver" 2>/dev/null)")" = virtio_net ] || continue
+        ip link set "${n##*/}" up
+        udhcpc -i "${n##*/}" -n -q -t 10 -T 1 -s /tmp/udhcpc.sh >/dev/null 2>&1 ||
+            echo "@@ dhcp-failed ${n##*/}"
+    done
+}
+
+# Native hotplug: the host plugs a device into an empty root port, the
+# guest's pciehp must bring it up with a driver, then release it on unplug.
+check_hotplug() {
+    before=$(ls /sys/bus/pci/devices)
+    echo "@@ hotplug-ready"
+    i=0; new=
+    while [ $i -lt 300 ] && [ -z "$new" ]; do
+        for d in $(ls /sys/bus/pci/devices); do
+            echo "$before" | grep -qx "$d" || new=$d
+        done
+        i=$((i + 1)); sleep 0.2
+    done
+    [ -n "$new" ] || { echo "@@ hotplug-timeout add"; return; }
+    i=0
+    while [ $i -lt 50 ] && [ ! -e "/sys/bus/pci/devices/$new/driver" ]; do
+        i=$((i + 1)); sleep 0.2
+    done
+    function_line "$new" | sed 's/^@@ fn/@@ hotplug-added/'
+    i=0
+    while [ $i -lt 300 ] && [ -e "/sys/bus/pci/devices/$new" ]; do
+        i=$((i + 1)); sleep 0.2
+    done
+    if [ -e "/sys/bus/pci/devices/$new" ]; then
+        echo "@@ hotplug-timeout remove"
+    else
+        echo "@@ hotplug-removed $new"
+    fi
 }
 
 case $MODE in
     shell)
-        echo "pseries-pcie demo guest: busybox shell ('poweroff -f' to quit)"
+        report >/dev/null
+        echo "pseries-pcie demo guest: busybox shell; try 'lspci -tv'. 'poweroff -f' quits."
         setsid cttyhack sh
         ;;
     *)
         report
         for c in $CHECKS; do
-            [ -x "/checks/$c" ] && "/checks/$c"
+            case $c in
+                disks) check_disks ;;
+                dhcp) check_dhcp ;;
+                hotplug) check_hotplug ;;
+                *) echo "@@ unknown-check $c" ;;
+            esac
         done
         ;;
 esac

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# make run: build what is missing, then start the patched QEMU.
-#   run.sh            boot the machine to the SLOF firmware, show what QEMU
-#                     built (machine, PCI topology), power off, exit 0
-#   run.sh --console  the same machine with an interactive serial console
-#                     (Ctrl-a x quits QEMU)
-# RUN_MACHINE selects the machine type (default: pseries-pcie, where the
-# devices sit behind PCI Express root ports; on pseries they sit on pci.0).
+# make run: build what is missing, then boot a Debian ppc64el guest on the
+# patched QEMU (TCG, SLOF) with the demo topology of scripts/topology.sh.
+#   run.sh            print the guest's 'lspci -tv' and, per PCI function,
+#                     its PCIe port type, config space size and driver;
+#                     power the guest off; exit 0
+#   run.sh --console  the same guest with an interactive busybox shell
+#                     ('poweroff -f' or Ctrl-a x quits)
+# RUN_MACHINE selects the machine type (default: pseries-pcie; 'pseries'
+# boots the same endpoints on the legacy pci.0), RUN_FIRMWARE=vof boots
+# with VOF instead of SLOF.
 . "$(dirname "$0")/lib.sh"
+. "$TOP/scripts/topology.sh"
 
 MACHINE=${RUN_MACHINE:-pseries-pcie}
 QEMU=$OBJ/qemu-system-ppc64
+GUEST=$BUILD/guest
 
 prepare() {
     bash "$TOP/scripts/deps.sh"
@@ -18,57 +23,46 @@ prepare() {
     bash "$TOP/scripts/tree.sh"
     bash "$TOP/scripts/build.sh"
     bash "$TOP/scripts/firmware.sh" "$OBJ"
+    bash "$TOP/scripts/guest.sh"
+    make_disks "$GUEST"
 }
 
-ARGS=(-M "$MACHINE" -m 1G -smp 1 -nographic -nodefaults
-      -netdev user,id=n0
-      -drive if=none,id=d0,format=raw,file=null-co://,file.size=64M)
-case $MACHINE in
-    pseries-pcie*)
-        ARGS+=(-device pcie-root-port,id=rp1,chassis=1,slot=1
-               -device virtio-net-pci,netdev=n0,bus=rp1
-               -device pcie-root-port,id=rp2,chassis=1,slot=2
-               -device virtio-blk-pci,drive=d0,bus=rp2) ;;
-    *)
-        ARGS+=(-device virtio-net-pci,netdev=n0
-               -device virtio-blk-pci,drive=d0) ;;
-esac
+machine=$MACHINE
+[ "${RUN_FIRMWARE:-slof}" = vof ] && machine=$MACHINE,x-vof=on
 
 demo() {
-    local dir; dir=$(mktemp -d)
-    trap 'rm -rf "$dir"' RETURN
-    log "starting $QEMU -M $MACHINE (SLOF firmware, TCG)"
-    "$QEMU" "${ARGS[@]}" -serial "file:$dir/console.log" \
-        -qmp "unix:$dir/qmp.sock,server=on,wait=off" &
-    local pid=$! i
-    for i in $(seq 1 600); do
-        grep -q 'Trying to load' "$dir/console.log" 2>/dev/null && break
-        kill -0 $pid 2>/dev/null || die "QEMU exited early"
-        sleep 0.1
-    done
-    echo "---- firmware console ----"
-    tr -d '\r' <"$dir/console.log" | grep -v '^\s*$' | head -40
-    echo "---- QEMU: info pci (via QMP human-monitor-command) ----"
-    "$PYTHON" - "$dir/qmp.sock" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
-def cmd(c, **a):
-    f.write(json.dumps({'execute': c, 'arguments': a}) + '\n'); f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if 'return' in r or 'error' in r:
-            return r
-json.loads(f.readline()); cmd('qmp_capabilities')
-print(cmd('human-monitor-command', **{'command-line': 'info pci'})['return'])
-cmd('quit')
-PY
-    wait $pid || true
-    log "QEMU exited; binary: $QEMU"
+    local log=$BUILD/run-console.log t0 rc=0
+    topology "$machine" "$GUEST/disk-a.img" "$GUEST/disk-b.img"
+    log "booting $(cat "$GUEST/kernel-version") on $QEMU -M $machine (TCG, ${RUN_FIRMWARE:-slof})"
+    t0=$(date +%s%N)
+    timeout 300 "$QEMU" "${TOPO[@]}" -display none -serial "file:$log" -monitor none \
+        -kernel "$GUEST/vmlinux" -initrd "$GUEST/initramfs.gz" \
+        -append "console=hvc0 quiet guest.mode=report" || rc=$?
+    if [ "$rc" -ne 0 ] || ! grep -q '^@@ done' <(tr -d '\r' <"$log"); then
+        tr -d '\r' <"$log" | tail -40 >&2
+        die "the guest did not finish (QEMU exit $rc); console log: $log"
+    fi
+    echo
+    echo "== guest: lspci -tv"
+    tr -d '\r' <"$log" | sed -n '/^@@ begin lspci-tv/,/^@@ end lspci-tv/p' | sed '1d;$d'
+    echo
+    echo "== guest: PCI functions (port type from the PCIe capability, config space size, driver)"
+    tr -d '\r' <"$log" | sed -n 's/^@@ fn //p' |
+        sed 's/ id=\([^ ]*\) class=\([^ ]*\) config=\([0-9]*\) type="\([^"]*\)" driver=\([^ ]*\) aer=\(.*\)/|\1|\3|\4|\5|\6/' |
+        awk -F'|' 'BEGIN { printf "%-13s %-14s %6s  %-32s %-11s %s\n", "function", "vendor:device", "config", "type", "driver", "AER" }
+                   { printf "%-13s %-14s %6s  %-32s %-11s %s\n", $1, $2, $3, $4, $5, $6 }'
+    echo
+    local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    log "guest $(tr -d '\r' <"$log" | sed -n 's/^@@ uname //p') powered off after $((ms / 1000)).$((ms % 1000 / 100)) s; console log: $log"
 }
 
 prepare
 case "${1:-}" in
-    --console) exec "$QEMU" "${ARGS[@]}" -serial mon:stdio ;;
+    --console)
+        topology "$machine" "$GUEST/disk-a.img" "$GUEST/disk-b.img"
+        exec "$QEMU" "${TOPO[@]}" -nographic -serial mon:stdio \
+            -kernel "$GUEST/vmlinux" -initrd "$GUEST/initramfs.gz" \
+            -append "console=hvc0 quiet guest.mode=shell" ;;
     "") demo ;;
     *) die "usage: $0 [--console]" ;;
 esac

@@ -18,10 +18,10 @@ usage: legacy_compare.py PRISTINE_BINARY PATCHED_BINARY WORKDIR
 import difflib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
+
+from qmp_client import QMP
 
 MACHINES = ["pseries-10.2", "pseries-9.2", "pseries-8.0", "pseries-5.0"]
 
@@ -40,41 +40,6 @@ DEVICES = [
     "-device", "virtio-serial-pci,bus=phb1.0",
     "-device", "spapr-vscsi",
 ]
-
-
-class QMP:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        for _ in range(200):
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("cannot connect to QMP at " + path)
-        self.file = self.sock.makefile("r")
-        self._read()                        # greeting
-        self.cmd("qmp_capabilities")
-
-    def _read(self):
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise RuntimeError("QEMU closed the QMP connection")
-            msg = json.loads(line)
-            if "event" not in msg:
-                return msg
-
-    def cmd(self, name, **args):
-        req = {"execute": name}
-        if args:
-            req["arguments"] = args
-        self.sock.sendall(json.dumps(req).encode() + b"\n")
-        resp = self._read()
-        if "error" in resp:
-            raise RuntimeError("%s: %s" % (name, resp["error"]["desc"]))
-        return resp["return"]
 
 
 def qom_tree(qmp, path):

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""End-to-end tests: a real Debian ppc64el guest on the patched QEMU.
+
+usage: e2e_guest.py QEMU GUEST_DIR TOPOLOGY_ARGS_SCRIPT WORKDIR
+
+Boots the demo topology (scripts/topology.sh) and asserts what the guest
+reports (scripts/guest-init.sh, lines starting with "@@"):
+  1. pseries-pcie, SLOF: the exact PCI topology (bus numbers, port types
+     from the PCIe capability, 4096-byte config space for PCIe functions,
+     AER, bound drivers), disk contents through virtio-blk behind a root
+     port and NVMe behind a switch, a DHCP lease on virtio-net, and native
+     hotplug into the empty root port (device_add, pciehp brings the device
+     up with its driver; device_del, the guest releases it, DEVICE_DELETED);
+  2. pseries-pcie, VOF: the same topology, disks;
+  3. pseries (legacy), SLOF: the same endpoints on pci.0, drivers, disks.
+Failures print the guest console. Boot times are printed, not asserted.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+
+from qmp_client import QMP
+
+FAILURES = []
+
+# bdf: (vendor:device, config size, port type, driver, AER)
+PCIE_TOPOLOGY = {
+    "0000:00:01.0": ("0x1b36:0x000c", 4096, "Root Port", "pcieport", "yes"),
+    "0000:00:02.0": ("0x1b36:0x000c", 4096, "Root Port", "pcieport", "yes"),
+    "0000:00:03.0": ("0x1b36:0x000c", 4096, "Root Port", "pcieport", "yes"),
+    "0000:00:04.0": ("0x1b36:0x000e", 4096,
+                     "PCI-Express to PCI/PCI-X Bridge", "-", "yes"),
+    "0000:00:05.0": ("0x1af4:0x1005", 256, "conventional", "virtio-pci",
+                     "no"),
+    "0000:00:06.0": ("0x1b36:0x000c", 4096, "Root Port", "pcieport", "yes"),
+    "0000:01:00.0": ("0x1af4:0x1041", 4096, "Endpoint", "virtio-pci", "no"),
+    "0000:02:00.0": ("0x1af4:0x1042", 4096, "Endpoint", "virtio-pci", "no"),
+    "0000:03:00.0": ("0x104c:0x8232", 4096, "Upstream Port", "pcieport",
+                     "yes"),
+    "0000:04:00.0": ("0x104c:0x8233", 4096, "Downstream Port", "pcieport",
+                     "yes"),
+    "0000:05:00.0": ("0x1b36:0x0010", 4096, "Endpoint", "nvme", "no"),
+    "0000:06:01.0": ("0x8086:0x100e", 256, "conventional", "e1000", "no"),
+}
+
+# Legacy pseries: the same endpoints on pci.0 (transitional virtio IDs),
+# the e1000 behind a pci-bridge.
+LEGACY_ENDPOINTS = {
+    ("0x1af4:0x1000", "virtio-pci"), ("0x1af4:0x1001", "virtio-pci"),
+    ("0x1b36:0x0010", "nvme"), ("0x8086:0x100e", "e1000"),
+    ("0x1af4:0x1005", "virtio-pci"),
+}
+
+
+def check(cond, what):
+    print("  %s %s" % ("ok  " if cond else "FAIL", what))
+    if not cond:
+        FAILURES.append(what)
+    return cond
+
+
+def parse_fn(line):
+    # "@@ fn BDF id=V:D class=C config=N type="T" driver=D aer=A"
+    head, rest = line.split(" id=", 1)
+    bdf = head.split()[-1]
+    fields = {}
+    fields["id"] = rest.split()[0]
+    fields["config"] = int(rest.split("config=")[1].split()[0])
+    fields["type"] = rest.split('type="')[1].split('"')[0]
+    fields["driver"] = rest.split("driver=")[1].split()[0]
+    fields["aer"] = rest.split("aer=")[1].split()[0]
+    return bdf, fields
+
+
+class Guest:
+    running = []
+
+    def __init__(self, qemu, guest, topo_script, workdir, name, machine,
+                 checks):
+        self.name = name
+        self.log = os.path.join(workdir, name + ".console.log")
+        self.qmp_path = os.path.join(workdir, name + ".qmp")
+        for f in (self.log, self.qmp_path):
+            if os.path.exists(f):
+                os.unlink(f)
+        args = subprocess.run(
+            ["bash", topo_script, machine,
+             os.path.join(guest, "disk-a.img"),
+             os.path.join(guest, "disk-b.img")],
+            check=True, capture_output=True, text=True).stdout.split("\0")
+        args = [a for a in args if a]
+        cmd = [qemu] + args + [
+            "-display", "none", "-monitor", "none",
+            "-serial", "file:" + self.log,
+            "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+            "-kernel", os.path.join(guest, "vmlinux"),
+            "-initrd", os.path.join(guest, "initramfs.gz"),
+            "-append", "console=hvc0 quiet guest.mode=report guest.checks=" +
+            ",".join(checks)]
+        self.t0 = time.time()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        Guest.running.append(self.proc)
+        self.qmp = QMP(self.qmp_path)
+
+    def lines(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                text = f.read().replace("\r", "")
+        except FileNotFoundError:
+            return []
+        # The first marker may follow a partial kernel line
+        return [ln[ln.index("@@"):] for ln in text.split("\n") if "@@" in ln]
+
+    def wait_line(self, prefix, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for ln in self.lines():
+                if ln.startswith(prefix):
+                    return ln
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        return None
+
+    def finish(self, timeout=240):
+        done = self.wait_line("@@ done", timeout)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.seconds = time.time() - self.t0
+        return done is not None
+
+    def functions(self):
+        return dict(parse_fn(ln) for ln in self.lines()
+                    if ln.startswith("@@ fn "))
+
+    def dump_console(self):
+        with open(self.log, errors="replace") as f:
+            text = f.read().replace("\r", "")
+        print("---- guest console (%s) ----" % self.log)
+        print("\n".join(text.split("\n")[-80:]))
+        print("---- end of guest console ----")
+
+
+def disk_sums(guest_dir):
+    sums = {}
+    for name in ("disk-a", "disk-b"):
+        with open(os.path.join(guest_dir, name + ".img"), "rb") as f:
+            sums[name] = hashlib.sha256(f.read()).hexdigest()
+    return sums
+
+
+def check_topology(g, expected):
+    fns = g.functions()
+    check(sorted(fns) == sorted(expected),
+          "%s: the guest sees exactly the functions QEMU was given (%d)" %
+          (g.name, len(expected)))
+    for bdf, (vid, size, ptype, drv, aer) in sorted(expected.items()):
+        f = fns.get(bdf)
+        got = f and (f["id"], f["config"], f["type"], f["driver"], f["aer"])
+        check(got == (vid, size, ptype, drv, aer),
+              "%s: %s %s, %d-byte config, %s, driver %s, AER %s%s" %
+              (g.name, bdf, vid, size, ptype, drv, aer,
+               "" if got == (vid, size, ptype, drv, aer)
+               else " (got %s)" % (got,)))
+
+
+def check_disks(g, sums, names):
+    got = {ln.split()[2]: ln.split()[3] for ln in g.lines()
+           if ln.startswith("@@ disk ")}
+    for dev, img in names.items():
+        check(got.get(dev) == sums[img],
+              "%s: /dev/%s reads back %s.img (sha256 %s...)" %
+              (g.name, dev, img, sums[img][:12]))
+
+
+def run_pcie_slof(args, sums):
+    g = Guest(*args, "pcie-slof", "pseries-pcie", ["disks", "dhcp"])
+    check(g.finish(), "pcie-slof: guest booted and powered off")
+    check_topology(g, PCIE_TOPOLOGY)
+    check_disks(g, sums, {"vda": "disk-a", "nvme0n1": "disk-b"})
+    lease = g.wait_line("@@ dhcp-lease", 1)
+    check(lease is not None and lease.split()[-1] == "10.0.2.15",
+          "pcie-slof: virtio-net behind a root port gets a DHCP lease "
+          "(%s)" % (lease or "none"))
+    return g
+
+
+def run_pcie_hotplug(args, sums):
+    g = Guest(*args, "pcie-hotplug", "pseries-pcie", ["hotplug"])
+    ok = True
+    ready = g.wait_line("@@ hotplug-ready", 240)
+    if check(ready is not None, "pcie-hotplug: guest booted and is ready for "
+             "hotplug"):
+        g.qmp.cmd("device_add", driver="virtio-net-pci", id="hp1",
+                  bus="rp4")
+        added = g.wait_line("@@ hotplug-added", 60)
+        ok &= check(added is not None and "0000:07:00.0" in added and
+                    "driver=virtio-pci" in added and 'type="Endpoint"' in added
+                    and "config=4096" in added,
+                    "pcie-hotplug: device_add into the empty root port: pciehp "
+                    "brings up 07:00.0 with virtio-pci bound (%s)" %
+                    (added or "nothing"))
+        g.qmp.cmd("device_del", id="hp1")
+        removed = g.wait_line("@@ hotplug-removed", 60)
+        ok &= check(removed is not None and "0000:07:00.0" in removed,
+                    "pcie-hotplug: device_del: the guest releases 07:00.0")
+        ev = g.qmp.wait_event("DEVICE_DELETED",
+                              lambda d: d.get("device") == "hp1", 30)
+        ok &= check(ev is not None, "pcie-hotplug: QEMU emits DEVICE_DELETED "
+                    "for hp1")
+    ok &= check(g.finish(), "pcie-hotplug: guest powered off")
+    return g
+
+
+def run_pcie_vof(args, sums):
+    g = Guest(*args, "pcie-vof", "pseries-pcie,x-vof=on", ["disks"])
+    check(g.finish(), "pcie-vof: guest booted and powered off")
+    check_topology(g, PCIE_TOPOLOGY)
+    check_disks(g, sums, {"vda": "disk-a", "nvme0n1": "disk-b"})
+    return g
+
+
+def run_legacy(args, sums):
+    g = Guest(*args, "legacy-slof", "pseries", ["disks"])
+    check(g.finish(), "legacy-slof: guest booted and powered off")
+    fns = g.functions()
+    endpoints = {(f["id"], f["driver"]) for f in fns.values()
+                 if f["type"] != "PCI bridge" and
+                 not f["id"].startswith("0x1b36:0x0001")}
+    check(endpoints == LEGACY_ENDPOINTS,
+          "legacy-slof: the same endpoints on pci.0, drivers bound (%s)" %
+          sorted(endpoints))
+    check(not any(f["type"] in ("Root Port", "Upstream Port",
+                                "Downstream Port") for f in fns.values()),
+          "legacy-slof: no PCI Express ports")
+    check_disks(g, sums, {"vda": "disk-a", "nvme0n1": "disk-b"})
+    return g
+
+
+def main():
+    if len(sys.argv) != 5:
+        sys.exit(__doc__)
+    qemu, guest, topo_script, workdir = sys.argv[1:]
+    os.makedirs(workdir, exist_ok=True)
+    args = (qemu, guest, topo_script, workdir)
+    sums = disk_sums(guest)
+    guests = []
+    runs = [run_pcie_slof, run_pcie_vof, run_legacy]
+    if os.environ.get("E2E_HOTPLUG"):
+        runs.append(run_pcie_hotplug)
+    for run in runs:
+        before = len(FAILURES)
+        print(run.__name__ + ":")
+        try:
+            g = run(args, sums)
+        except Exception as e:          # a crash is a failure, not a hang
+            check(False, "%s: %s: %s" % (run.__name__, type(e).__name__, e))
+            for p in Guest.running:
+                p.kill()
+            continue
+        finally:
+            for p in Guest.running:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        guests.append(g)
+        if len(FAILURES) > before:
+            g.dump_console()
+    print("boot to power-off, same kernel and endpoints (TCG, wall clock):")
+    for g in guests:
+        print("  %-12s %5.1f s" % (g.name, g.seconds))
+    print("e2e guest tests: %s" %
+          ("%d FAILED" % len(FAILURES) if FAILURES else "all passed"))
+    return 1 if FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
