@@ -13,7 +13,7 @@ all: build firmware
 help:
 	@echo "make run        build what is missing and start the patched QEMU (main command)"
 	@echo "make check      from nothing: deps, fetch, verify, apply, build, all tests"
-	@echo "make console    the run machine with an interactive console"
+	@echo "make console    the demo guest with an interactive shell"
 	@echo "make tree       create build/qemu (upstream + patches/)"
 	@echo "make export     export build/qemu upstream..HEAD to patches/"
 	@echo "make retree     recreate build/qemu from patches/ (refuses to lose work)"

@@ -10,8 +10,8 @@ reports (scripts/guest-init.sh, lines starting with "@@"):
      from the PCIe capability, 4096-byte config space for PCIe functions,
      AER, bound drivers), disk contents through virtio-blk behind a root
      port and NVMe behind a switch, a DHCP lease on virtio-net, and native
-     hotplug into the empty root port (device_add, pciehp brings the device
-     up with its driver; device_del, the guest releases it, DEVICE_DELETED);
+     hotplug into the empty root port (device_add: pciehp brings the device
+     up with its driver; device_del: the guest releases it, DEVICE_DELETED);
   2. pseries-pcie, VOF: the same topology, disks;
   3. pseries (legacy), SLOF: the same endpoints on pci.0, drivers, disks.
 Failures print the guest console. Boot times are printed, not asserted.
@@ -181,42 +181,38 @@ def check_disks(g, sums, names):
               (g.name, dev, img, sums[img][:12]))
 
 
+def hotplug(g):
+    """Native hotplug into the empty root port rp4 (bus 7)."""
+    ready = g.wait_line("@@ hotplug-ready", 240)
+    if not check(ready is not None, "%s: guest booted and is ready for "
+                 "hotplug" % g.name):
+        return
+    g.qmp.cmd("device_add", driver="virtio-net-pci", id="hp1", bus="rp4")
+    added = g.wait_line("@@ hotplug-added", 60)
+    check(added is not None and "0000:07:00.0" in added and
+          "driver=virtio-pci" in added and 'type="Endpoint"' in added and
+          "config=4096" in added,
+          "%s: device_add into the empty root port: pciehp brings up "
+          "07:00.0 with virtio-pci bound (%s)" % (g.name, added or "nothing"))
+    g.qmp.cmd("device_del", id="hp1")
+    removed = g.wait_line("@@ hotplug-removed", 60)
+    check(removed is not None and "0000:07:00.0" in removed,
+          "%s: device_del: the guest releases 07:00.0" % g.name)
+    ev = g.qmp.wait_event("DEVICE_DELETED",
+                          lambda d: d.get("device") == "hp1", 30)
+    check(ev is not None, "%s: QEMU emits DEVICE_DELETED for hp1" % g.name)
+
+
 def run_pcie_slof(args, sums):
-    g = Guest(*args, "pcie-slof", "pseries-pcie", ["disks", "dhcp"])
-    check(g.finish(), "pcie-slof: guest booted and powered off")
+    g = Guest(*args, "pcie-slof", "pseries-pcie", ["disks", "dhcp", "hotplug"])
+    hotplug(g)
+    check(g.finish(), "pcie-slof: guest powered off")
     check_topology(g, PCIE_TOPOLOGY)
     check_disks(g, sums, {"vda": "disk-a", "nvme0n1": "disk-b"})
     lease = g.wait_line("@@ dhcp-lease", 1)
     check(lease is not None and lease.split()[-1] == "10.0.2.15",
           "pcie-slof: virtio-net behind a root port gets a DHCP lease "
           "(%s)" % (lease or "none"))
-    return g
-
-
-def run_pcie_hotplug(args, sums):
-    g = Guest(*args, "pcie-hotplug", "pseries-pcie", ["hotplug"])
-    ok = True
-    ready = g.wait_line("@@ hotplug-ready", 240)
-    if check(ready is not None, "pcie-hotplug: guest booted and is ready for "
-             "hotplug"):
-        g.qmp.cmd("device_add", driver="virtio-net-pci", id="hp1",
-                  bus="rp4")
-        added = g.wait_line("@@ hotplug-added", 60)
-        ok &= check(added is not None and "0000:07:00.0" in added and
-                    "driver=virtio-pci" in added and 'type="Endpoint"' in added
-                    and "config=4096" in added,
-                    "pcie-hotplug: device_add into the empty root port: pciehp "
-                    "brings up 07:00.0 with virtio-pci bound (%s)" %
-                    (added or "nothing"))
-        g.qmp.cmd("device_del", id="hp1")
-        removed = g.wait_line("@@ hotplug-removed", 60)
-        ok &= check(removed is not None and "0000:07:00.0" in removed,
-                    "pcie-hotplug: device_del: the guest releases 07:00.0")
-        ev = g.qmp.wait_event("DEVICE_DELETED",
-                              lambda d: d.get("device") == "hp1", 30)
-        ok &= check(ev is not None, "pcie-hotplug: QEMU emits DEVICE_DELETED "
-                    "for hp1")
-    ok &= check(g.finish(), "pcie-hotplug: guest powered off")
     return g
 
 
@@ -254,8 +250,6 @@ def main():
     sums = disk_sums(guest)
     guests = []
     runs = [run_pcie_slof, run_pcie_vof, run_legacy]
-    if os.environ.get("E2E_HOTPLUG"):
-        runs.append(run_pcie_hotplug)
     for run in runs:
         before = len(FAILURES)
         print(run.__name__ + ":")
