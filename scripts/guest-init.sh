@@ -46,7 +46,8 @@ function_line() {
     drv=-; [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
     type=$(port_type "$1"); [ -n "$type" ] || type=conventional
     aer=no; lspci -s "$1" -vv 2>/dev/null | grep -q "Advanced Error Reporting" && aer=yes
-    echo "@@ fn $1 id=$(cat "$d/vendor"):$(cat "$d/device") class=$(cat "$d/class") config=$size type=\"$type\" driver=$drv aer=$aer"
+    msix=no; lspci -s "$1" -vv 2>/dev/null | grep -q "MSI-X: Enable+" && msix=yes
+    echo "@@ fn $1 id=$(cat "$d/vendor"):$(cat "$d/device") class=$(cat "$d/class") config=$size type=\"$type\" driver=$drv aer=$aer msix=$msix"
 }
 
 report() {

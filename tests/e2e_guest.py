@@ -191,9 +191,10 @@ def hotplug(g):
     added = g.wait_line("@@ hotplug-added", 60)
     check(added is not None and "0000:07:00.0" in added and
           "driver=virtio-pci" in added and 'type="Endpoint"' in added and
-          "config=4096" in added,
+          "config=4096" in added and "msix=yes" in added,
           "%s: device_add into the empty root port: pciehp brings up "
-          "07:00.0 with virtio-pci bound (%s)" % (g.name, added or "nothing"))
+          "07:00.0 with virtio-pci bound and MSI-X on (%s)" %
+          (g.name, added or "nothing"))
     g.qmp.cmd("device_del", id="hp1")
     removed = g.wait_line("@@ hotplug-removed", 60)
     check(removed is not None and "0000:07:00.0" in removed,
