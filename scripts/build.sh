@@ -39,7 +39,8 @@ if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/.configure-opts" 2>/dev/null)" 
 fi
 log "building in $obj ($(nproc) jobs)"
 ccache -z >/dev/null 2>&1 || true
-ninja -C "$obj" -j "$(nproc)" >"$obj.ninja.log" 2>&1 ||
+# shellcheck disable=SC2086
+ninja -C "$obj" -j "$(nproc)" ${QEMU_NINJA_TARGETS:-} >"$obj.ninja.log" 2>&1 ||
     { grep -E 'error|FAILED' "$obj.ninja.log" | head -30 >&2; die "build failed (see $obj.ninja.log)"; }
 log "built $obj/qemu-system-ppc64"
 ccache -s 2>/dev/null | grep -iE 'hits|misses' | head -3 || true

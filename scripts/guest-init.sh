@@ -3,13 +3,18 @@
 # /init of the demo and test guest (busybox). Kernel command line:
 #   guest.mode=report  print the PCI topology as the guest sees it, power off
 #   guest.mode=shell   an interactive shell on the console
+#   guest.mode=serve   report and checks, then commands from the console (serve())
 #   guest.checks=a,b   after the report, run these checks (see below)
+#   guest.mode=bench   no report: timings for scripts/bench.py (see bench())
 # Everything the host parses is on lines starting with "@@".
 # The first line may follow an unfinished line of the kernel's: start afresh.
 echo
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin
 mount -t proc proc /proc
+case $(cat /proc/cmdline) in
+    *guest.mode=bench*) echo "@@ userspace $(cut -d' ' -f1 /proc/uptime)" ;;
+esac
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
@@ -115,7 +120,68 @@ check_hotplug() {
     fi
 }
 
+# guest.mode=bench: wait for the virtio drivers, say so (the host samples
+# QEMU's memory then), then time sequential reads of /dev/vda if present:
+#   @@ bench-ready UPTIME, @@ bench-read BYTES NANOSECONDS [direct|buffered]
+now_ns() {
+    t=$(sed -n 's/^now at \([0-9]*\) nsecs.*/\1/p;3q' /proc/timer_list 2>/dev/null)
+    [ -n "$t" ] || t=$(( $(cut -d' ' -f1 /proc/uptime | tr -d .) * 10000000 ))
+    echo "$t"
+}
+bench() {
+    i=0
+    while [ $i -lt 50 ]; do
+        n=0
+        for d in /sys/bus/pci/devices/*; do
+            [ "$(cat "$d/vendor")" = 0x1af4 ] || continue
+            [ -e "$d/driver" ] || n=$((n + 1))
+        done
+        [ "$n" -eq 0 ] && break
+        i=$((i + 1)); sleep 0.2
+    done
+    echo "@@ bench-ready $(cut -d' ' -f1 /proc/uptime)"
+    sleep 2
+    [ -b /dev/vda ] || return 0
+    bytes=$(( $(cat /sys/block/vda/size) * 512 ))
+    flag=direct
+    dd if=/dev/vda of=/dev/null bs=1M count=1 iflag=direct 2>/dev/null || flag=buffered
+    passes=$(arg guest.bench-passes)
+    for pass in $(seq "${passes:-1}"); do
+        t0=$(now_ns)
+        if [ $flag = direct ]; then
+            dd if=/dev/vda of=/dev/null bs=1M iflag=direct 2>/dev/null
+        else
+            echo 3 >/proc/sys/vm/drop_caches
+            dd if=/dev/vda of=/dev/null bs=1M 2>/dev/null
+        fi
+        t1=$(now_ns)
+        echo "@@ bench-read $bytes $((t1 - t0)) $flag"
+    done
+}
+
+# guest.mode=serve: report, run guest.checks, then run the commands the host
+# types on the console, one per line, "COMMAND TOKEN"; each answer ends with
+# "@@ ok TOKEN". Commands: fns (every PCI function), disks, dhcp, report.
+# For tests that keep one guest alive across migrations and hotplug.
+serve() {
+    echo "@@ serving"
+    while read -r cmd tok; do
+        case $cmd in
+            fns) settle; for d in /sys/bus/pci/devices/*; do function_line "${d##*/}"; done ;;
+            disks) check_disks ;;
+            dhcp) check_dhcp ;;
+            report) report ;;
+            "") continue ;;
+            *) echo "@@ unknown-command $cmd" ;;
+        esac
+        echo "@@ ok $tok"
+    done
+}
+
 case $MODE in
+    bench)
+        bench
+        ;;
     shell)
         report >/dev/null
         echo "pseries-pcie demo guest: busybox shell; try 'lspci -tv'. 'poweroff -f' quits."
@@ -131,6 +197,7 @@ case $MODE in
                 *) echo "@@ unknown-check $c" ;;
             esac
         done
+        [ "$MODE" = serve ] && serve
         ;;
 esac
 echo "@@ done"
