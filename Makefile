@@ -5,14 +5,16 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all run console check deps fetch tree retree export build firmware bisect-check \
-        upstream checkpatch help clean distclean
+.PHONY: all run console check check-long bad-input-doc deps fetch tree retree export build \
+        firmware bisect-check upstream checkpatch help clean distclean
 
 all: build firmware
 
 help:
 	@echo "make run        build what is missing and start the patched QEMU (main command)"
 	@echo "make check      from nothing: deps, fetch, verify, apply, build, all tests"
+	@echo "make check-long make check, then sanitizers, fuzzing, 20 migration round trips,"
+	@echo "                the hotplug soak and the libvirt end-to-end test (about an hour)"
 	@echo "make console    the demo guest with an interactive shell"
 	@echo "make tree       create build/qemu (upstream + patches/)"
 	@echo "make export     export build/qemu upstream..HEAD to patches/"
@@ -27,6 +29,10 @@ console:
 	bash $(S)/run.sh --console
 check:
 	bash $(S)/check.sh
+check-long:
+	bash $(S)/check-long.sh
+bad-input-doc:
+	BAD_INPUT_WRITE_DOC=1 bash tests/bad-input.sh
 deps:
 	bash $(S)/deps.sh
 fetch: deps

@@ -161,13 +161,19 @@ bench() {
 
 # guest.mode=serve: report, run guest.checks, then run the commands the host
 # types on the console, one per line, "COMMAND TOKEN"; each answer ends with
-# "@@ ok TOKEN". Commands: fns (every PCI function), disks, dhcp, report.
+# "@@ ok TOKEN". Commands: fns (every PCI function), drivers (each function's
+# driver, cheaper), disks, dhcp, report.
 # For tests that keep one guest alive across migrations and hotplug.
 serve() {
     echo "@@ serving"
     while read -r cmd tok; do
         case $cmd in
             fns) settle; for d in /sys/bus/pci/devices/*; do function_line "${d##*/}"; done ;;
+            drivers)
+                for d in /sys/bus/pci/devices/*; do
+                    drv=-; [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
+                    echo "@@ drv ${d##*/} $drv"
+                done ;;
             disks) check_disks ;;
             dhcp) check_dhcp ;;
             report) report ;;

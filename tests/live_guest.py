@@ -153,6 +153,11 @@ class LiveGuest:
                 res[m.group(1)] = m.group(2, 3, 4, 5)
         return res
 
+    def drivers(self):
+        """{bdf: driver} of every PCI function (no lspci: cheap)."""
+        return {ln.split()[2]: ln.split()[3] for ln in self.command("drivers")
+                if ln.startswith("@@ drv ")}
+
     def disks(self):
         return {ln.split()[2]: ln.split()[3]
                 for ln in self.command("disks") if ln.startswith("@@ disk ")}
