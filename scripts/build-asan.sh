@@ -9,5 +9,9 @@
 export QEMU_BUILD_DIR=$BUILD/qemu-build-asan
 # -Werror off: GCC's warnings change under the sanitizers' instrumentation.
 export QEMU_CONFIGURE_EXTRA="--enable-asan --enable-ubsan --disable-docs --disable-werror"
-export QEMU_NINJA_TARGETS="qemu-system-ppc64 qemu-img tests/qtest/spapr-pcie-test tests/qtest/qos-test"
-exec bash "$TOP/scripts/build.sh"
+# (and the device trees firmware.sh installs next to the binary)
+export QEMU_NINJA_TARGETS="qemu-system-ppc64 qemu-img tests/qtest/spapr-pcie-test
+    tests/qtest/qos-test pc-bios/dtb/bamboo.dtb pc-bios/dtb/canyonlands.dtb
+    pc-bios/dtb/pegasos1.dtb pc-bios/dtb/pegasos2.dtb"
+bash "$TOP/scripts/build.sh"
+bash "$TOP/scripts/firmware.sh" "$QEMU_BUILD_DIR"
