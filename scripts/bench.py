@@ -1,0 +1,1034 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""make bench: what the PCI Express root bus costs, pseries-pcie vs pseries.
+
+usage: bench.py            (scripts/bench.sh runs it; see README.md)
+
+Environment:
+  BENCH_REPS=N       repetitions of the fast cases (default 5; quick: 2)
+  BENCH_BOOT_REPS=N  repetitions of the guest boots (default 3; quick: 1)
+  BENCH_QUICK=1      a fast smoke run: N = 1, 8; one boot per case; small disk
+  BENCH_NO_PERF=1    do not use perf uprobes for the device-tree build time
+
+Cases (every repetition runs every machine once, in turn, so that drift
+hits all machines alike; ratios are taken within one run):
+  1. start-up: exec -> QMP greeting + qmp_capabilities reply -> exit after
+     'quit' (-S, TCG, -nodefaults), N = 1, 8, 32, 128 pci-testdev endpoints;
+  2. device tree: the FDT that spapr builds at machine reset (size and node
+     count from QMP dumpdtb; build time from perf uprobes on
+     spapr_build_fdt entry/return, and system_reset -> RESET wall time);
+  3. guest boot to userspace (exec -> '@@ userspace' on the console), the
+     demo topology (scripts/topology.sh);
+  4. RTAS ibm,read-pci-config calls per second over qtest;
+  5. sequential O_DIRECT read of a virtio-blk disk inside the guest;
+  6. QEMU RSS after boot (guest has probed its devices), N = 1 and 128.
+Outputs: build/bench/results.md, results.json (raw samples), startup.png.
+"""
+
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import resource
+import select
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(TOP, "build")
+OUT = os.path.join(BUILD, "bench")
+WORK = os.path.join(OUT, "work")
+QEMU_BUILT = os.path.join(BUILD, "qemu-build", "qemu-system-ppc64")
+# A snapshot of the binary is what runs: a rebuild during the run neither
+# mixes two binaries in one table nor breaks the perf uprobes.
+QEMU = os.path.join(WORK, "qemu-system-ppc64")
+FIRMWARE = os.path.join(BUILD, "firmware")
+GUEST = os.path.join(BUILD, "guest")
+TOPO_SCRIPT = os.path.join(TOP, "scripts", "topology-args.sh")
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+REPS = int(os.environ.get("BENCH_REPS") or (2 if QUICK else 5))
+STARTUP_REPS = 2 * REPS                 # cheap: a few seconds each
+CFG_REPS = 3 * REPS
+BOOT_REPS = int(os.environ.get("BENCH_BOOT_REPS") or (1 if QUICK else 3))
+NS = [1, 8] if QUICK else [1, 8, 32, 128]
+RSS_NS = [1, 8] if QUICK else [1, 128]
+DISK_MB = 32 if QUICK else 256
+READ_PASSES = 2 if QUICK else 4         # the first pass is a warm-up
+FDT_RESETS = 3 if QUICK else 5          # system_reset per process
+CFG_CALLS = 2000 if QUICK else 20000    # RTAS calls per sample
+CFG_BATCH = 250                         # pipelined qtest commands
+
+# The scaling endpoint: pci-testdev, a conventional PCI function with two
+# small BARs and no backend, the same device model whatever the bus (unlike
+# virtio-*-pci, which turns into a modern-only PCIe endpoint on a PCIe bus).
+DEV = "pci-testdev"
+DIRECT = 16             # endpoints on the root bus / on root ports first
+MACHINES = ["pseries-pcie", "pseries-pcie-flat", "pseries", "powernv10",
+            "none"]
+LABEL = {
+    "pseries-pcie": "pseries-pcie (root ports + switches)",
+    "pseries-pcie-flat": "pseries-pcie, pseries' topology (pcie.0 + pci-bridge)",
+    "pseries": "pseries (pci.0 + pci-bridge)",
+    "powernv10": "powernv10 (6 PHB root ports + switches)",
+    "none": "-M none (floor; no devices)",
+}
+PHB0_BUID = 0x800000020000000
+
+T_START = time.time()
+
+
+def log(msg):
+    print("[%6.1fs] %s" % (time.time() - T_START, msg), flush=True)
+
+
+# ---------------------------------------------------------------- topology
+
+def topology(machine, n):
+    """QEMU arguments: machine + n endpoints (see the table's notes)."""
+    base = ["-nodefaults", "-display", "none", "-smp", "1"]
+    if machine == "none":
+        return ["-M", "none"] + base
+    base += ["-m", "1G"]
+    a = []
+    direct, rest = min(n, DIRECT), n - min(n, DIRECT)
+    if machine in ("pseries", "pseries-pcie-flat"):
+        # first 16 on the root bus (slots 1-16), then pci-bridges
+        # (slots 17..) with up to 31 endpoints each (slots 1-31)
+        m = "pseries" if machine == "pseries" else "pseries-pcie"
+        for i in range(direct):
+            a += ["-device", "%s,addr=%x.0" % (DEV, i + 1)]
+        for b in range(math.ceil(rest / 31)):
+            a += ["-device", "pci-bridge,id=pb%d,chassis_nr=%d,addr=%x.0" %
+                  (b, b + 1, 17 + b)]
+            for j in range(min(31, rest - 31 * b)):
+                a += ["-device", "%s,bus=pb%d,addr=%x.0" % (DEV, b, j + 1)]
+        return ["-M", m] + base + a
+    if machine == "pseries-pcie":
+        # first 16 behind one root port each (slots 1-16), then root ports
+        # (slots 17..) each with an x3130 switch of up to 32 downstream
+        # ports, one endpoint per downstream port
+        for i in range(direct):
+            a += ["-device", "pcie-root-port,id=rp%d,chassis=1,slot=%d,"
+                  "addr=%x.0" % (i, i + 1, i + 1),
+                  "-device", "%s,bus=rp%d" % (DEV, i)]
+        for s in range(math.ceil(rest / 32)):
+            a += ["-device", "pcie-root-port,id=srp%d,chassis=1,slot=%d,"
+                  "addr=%x.0" % (s, 17 + s, 17 + s),
+                  "-device", "x3130-upstream,id=up%d,bus=srp%d" % (s, s)]
+            for j in range(min(32, rest - 32 * s)):
+                a += ["-device", "xio3130-downstream,id=dp%d_%d,bus=up%d,"
+                      "chassis=%d,slot=%d,addr=%x.0" % (s, j, s, s + 2,
+                                                        j + 1, j),
+                      "-device", "%s,bus=dp%d_%d" % (DEV, s, j)]
+        return ["-M", "pseries-pcie"] + base + a
+    if machine == "powernv10":
+        # the 6 PHB4/5 of chip 0 (what the machine creates without
+        # -nodefaults), one root port each; a root port takes one device:
+        # n <= 6 endpoints directly, otherwise an x3130 switch behind every
+        # root port and the endpoints spread over them
+        for i in range(6):
+            a += ["-device", "pnv-phb,chip-id=0,index=%d,id=phb%d" % (i, i),
+                  "-device", "pnv-phb-root-port,id=prp%d,bus=phb%d" % (i, i)]
+        if n <= 6:
+            for i in range(n):
+                a += ["-device", "%s,bus=prp%d" % (DEV, i)]
+        else:
+            per = [n // 6 + (1 if i < n % 6 else 0) for i in range(6)]
+            for i in range(6):
+                a += ["-device", "x3130-upstream,id=up%d,bus=prp%d" % (i, i)]
+                for j in range(per[i]):
+                    a += ["-device", "xio3130-downstream,id=dp%d_%d,bus=up%d,"
+                          "chassis=%d,slot=%d,addr=%x.0" % (i, j, i, i + 10,
+                                                            j + 1, j),
+                          "-device", "%s,bus=dp%d_%d" % (DEV, i, j)]
+        return ["-M", "powernv10"] + base + a
+    raise ValueError(machine)
+
+
+def count_functions(args):
+    return sum(1 for x in args if x == "-device")
+
+
+# ---------------------------------------------------------------- helpers
+
+def qemu_cmd(args):
+    return [QEMU, "-L", FIRMWARE] + args
+
+
+def listener(name):
+    path = os.path.join(WORK, name)
+    if os.path.exists(path):
+        os.unlink(path)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(1)
+    s.settimeout(120)
+    return s, path
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+class QMPConn:
+    """QMP over a socket QEMU connected to (QEMU is the client: no polling
+    for the socket to appear, the greeting arrives as soon as QEMU has
+    created its monitor)."""
+
+    def __init__(self, conn):
+        self.f = conn.makefile("rwb", buffering=0)
+        self.conn = conn
+        self.buf = b""
+        self.events = []
+
+    def msg(self):
+        while b"\n" not in self.buf:
+            data = self.conn.recv(65536)
+            if not data:
+                raise RuntimeError("QEMU closed QMP")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        req = {"execute": name}
+        if args:
+            req["arguments"] = args
+        self.conn.sendall(json.dumps(req).encode() + b"\n")
+        while True:
+            m = self.msg()
+            if "event" in m:
+                self.events.append(m)
+                continue
+            if "error" in m:
+                raise RuntimeError("%s: %s" % (name, m["error"]))
+            return m["return"]
+
+    def wait_event(self, name):
+        while True:
+            for i, e in enumerate(self.events):
+                if e["event"] == name:
+                    return self.events.pop(i)
+            m = self.msg()
+            if "event" in m:
+                self.events.append(m)
+
+
+def start_qmp(args, name, prefix=()):
+    lis, path = listener(name + ".qmp")
+    errf = open(os.path.join(WORK, name + ".stderr"), "w")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(list(prefix) + qemu_cmd(args) +
+                         ["-S", "-qmp", "unix:" + path],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=errf)
+    try:
+        conn, _ = lis.accept()
+    except socket.timeout:
+        p.kill()
+        p.wait()
+        raise RuntimeError("QEMU did not connect to QMP: %s" %
+                           open(errf.name).read()[-2000:])
+    finally:
+        lis.close()
+    q = QMPConn(conn)
+    q.greeting = q.msg()
+    t_greet = time.perf_counter()
+    q.cmd("qmp_capabilities")
+    t_ready = time.perf_counter()
+    return p, q, t0, t_greet, t_ready, errf
+
+
+def finish(p, q, errf, timeout=60):
+    try:
+        q.cmd("quit")
+    except (RuntimeError, OSError):
+        pass
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    t = time.perf_counter()
+    q.conn.close()
+    errf.close()
+    if p.returncode != 0:
+        raise RuntimeError("QEMU exited %s: %s" %
+                           (p.returncode, open(errf.name).read()[-2000:]))
+    return t
+
+
+def stats(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    return {"median": statistics.median(xs), "min": xs[0], "max": xs[-1],
+            "n": len(xs)}
+
+
+# ---------------------------------------------------------------- 1 start-up
+
+def bench_startup(res):
+    samples = res.setdefault("startup", {})
+    for rep in range(STARTUP_REPS):
+        for n in NS:
+            for m in MACHINES:
+                if m == "none" and n != NS[0]:
+                    # the floor does not depend on N: measured once per rep
+                    continue
+                args = topology(m, n)
+                ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+                p, q, t0, tg, tr, errf = start_qmp(args, "startup")
+                rss = rss_kb(p.pid)
+                te = finish(p, q, errf)
+                ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (ru2.ru_utime - ru.ru_utime) + (ru2.ru_stime -
+                                                      ru.ru_stime)
+                samples.setdefault(m, {}).setdefault(str(n), []).append({
+                    "greeting": tg - t0, "ready": tr - t0, "total": te - t0,
+                    "cpu": cpu, "rss_kb": rss,
+                    "functions": count_functions(args)})
+        log("start-up: repetition %d/%d done" % (rep + 1, STARTUP_REPS))
+
+
+# ---------------------------------------------------------------- 2 FDT
+
+def fdt_stats(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    (magic, total, off_struct, _off_str, _off_rsv, _ver, _comp, _boot,
+     _size_str, size_struct) = struct.unpack(">10I", blob[:40])
+    assert magic == 0xd00dfeed
+    nodes = props = 0
+    pos, end = off_struct, off_struct + size_struct
+    while pos < end:
+        tok = struct.unpack(">I", blob[pos:pos + 4])[0]
+        pos += 4
+        if tok == 1:                # FDT_BEGIN_NODE
+            nodes += 1
+            e = blob.index(b"\0", pos)
+            pos = (e + 1 + 3) & ~3
+        elif tok == 3:              # FDT_PROP
+            props += 1
+            ln = struct.unpack(">I", blob[pos:pos + 4])[0]
+            pos = (pos + 8 + ln + 3) & ~3
+        elif tok == 9:              # FDT_END
+            break
+    return {"bytes": total, "nodes": nodes, "props": props}
+
+
+PROBES = ("probe_qemu:benchfdt_in", "probe_qemu:benchfdt_out__return")
+
+
+def perf_probes_add():
+    if os.environ.get("BENCH_NO_PERF") == "1" or not shutil.which("perf"):
+        return False
+    perf_probes_del()
+    for spec in ("benchfdt_in=spapr_build_fdt",
+                 "benchfdt_out=spapr_build_fdt%return"):
+        r = subprocess.run(["perf", "probe", "-q", "-x", QEMU, "-a", spec],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            log("perf probe failed (%s): FDT build time from system_reset "
+                "only" % r.stderr.strip()[-200:])
+            perf_probes_del()
+            return False
+    return True
+
+
+def perf_probes_del():
+    if shutil.which("perf"):
+        subprocess.run(["perf", "probe", "-q", "-d", "probe_qemu:benchfdt*"],
+                       capture_output=True)
+
+
+def perf_durations(data):
+    out = subprocess.run(["perf", "script", "-i", data, "--ns", "-F",
+                          "time,event"], capture_output=True, text=True).stdout
+    durs, t_in = [], None
+    for ln in out.splitlines():
+        m = re.match(r"\s*([0-9.]+):\s+(\S+?):?\s*$", ln)
+        if not m:
+            continue
+        t, ev = float(m.group(1)), m.group(2)
+        if ev.endswith("benchfdt_in"):
+            t_in = t
+        elif "benchfdt_out" in ev and t_in is not None:
+            durs.append(t - t_in)
+            t_in = None
+    return durs
+
+
+def bench_fdt(res):
+    samples = res.setdefault("fdt", {})
+    use_perf = perf_probes_add()
+    res["fdt_method"] = "perf-uprobes" if use_perf else "system_reset-only"
+    try:
+        for rep in range(max(1, REPS - 2)):
+            for n in NS:
+                for m in ("pseries-pcie", "pseries-pcie-flat", "pseries"):
+                    args = topology(m, n)
+                    data = os.path.join(WORK, "fdt.perf.data")
+                    prefix = (["perf", "record", "-q", "-o", data, "-e",
+                               PROBES[0], "-e", PROBES[1], "--"]
+                              if use_perf else [])
+                    p, q, _t0, _tg, _tr, errf = start_qmp(args, "fdt", prefix)
+                    dtb = os.path.join(WORK, "%s-%d.dtb" % (m, n))
+                    q.cmd("dumpdtb", filename=dtb)
+                    walls = []
+                    for _ in range(FDT_RESETS):
+                        t = time.perf_counter()
+                        q.cmd("system_reset")
+                        q.wait_event("RESET")
+                        walls.append(time.perf_counter() - t)
+                    finish(p, q, errf)
+                    d = samples.setdefault(m, {}).setdefault(str(n), {
+                        "build_s": [], "reset_wall_s": [], "first_build_s":
+                        []})
+                    d.update(fdt_stats(dtb))
+                    d["reset_wall_s"] += walls
+                    if use_perf:
+                        durs = perf_durations(data)
+                        if durs:
+                            # the first build runs at machine creation with
+                            # cold caches; the others at each system_reset
+                            d["first_build_s"].append(durs[0])
+                            d["build_s"] += durs[1:]
+            log("device tree: repetition %d done" % (rep + 1))
+    finally:
+        if use_perf:
+            perf_probes_del()
+
+
+# ---------------------------------------------------------------- 4 config
+
+def cfg_addr(bus, devfn, reg):
+    return (bus << 16) | (devfn << 8) | (reg & 0xff) | ((reg & 0xf00) << 20)
+
+
+def cfg_topology(m):
+    base = ["-M", m, "-nodefaults", "-display", "none", "-m", "1G",
+            "-smp", "1"]
+    if m == "pseries-pcie":
+        return base + ["-device", "nvme,serial=r,addr=2.0",
+                       "-device", "pcie-root-port,id=rp1,chassis=1,slot=1,"
+                       "addr=3.0", "-device", "nvme,serial=p,bus=rp1"], 0
+    return base + ["-device", "nvme,serial=r,addr=2.0",
+                   "-device", "pci-bridge,id=pb1,chassis_nr=1,addr=3.0",
+                   "-device", "nvme,serial=p,bus=pb1,addr=1.0"], 1 << 3
+
+
+class QTest:
+    def __init__(self, args, name):
+        lis, path = listener(name + ".qtest")
+        self.errf = open(os.path.join(WORK, name + ".stderr"), "w")
+        self.p = subprocess.Popen(
+            qemu_cmd(args) + ["-accel", "qtest", "-qtest", "unix:" + path,
+                              "-qtest-log", "/dev/null"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self.errf)
+        try:
+            self.conn, _ = lis.accept()
+        finally:
+            lis.close()
+        self.buf = b""
+
+    def lines(self, k):
+        out = []
+        while len(out) < k:
+            while b"\n" not in self.buf:
+                data = self.conn.recv(1 << 20)
+                if not data:
+                    raise RuntimeError("qtest: QEMU closed the connection: "
+                                       + open(self.errf.name).read()[-500:])
+                self.buf += data
+            parts = self.buf.split(b"\n")
+            self.buf = parts.pop()
+            out += [x for x in parts if not x.startswith(b"IRQ")]
+        return out
+
+    def cmd(self, line):
+        self.conn.sendall(line.encode() + b"\n")
+        r = self.lines(1)[0].decode()
+        if not r.startswith("OK"):
+            raise RuntimeError("qtest %s: %s" % (line, r))
+        return r
+
+    def readl(self, addr):
+        return int(self.cmd("readl 0x%x" % addr).split()[1], 16)
+
+    def rtas(self, name, args, nret, at):
+        for i, a in enumerate(args):
+            self.cmd("writel 0x%x 0x%x" % (at + 4 * i, a))
+        ret = at + 0x40
+        line = "rtas %s %d 0x%x %d 0x%x" % (name, len(args), at, nret, ret)
+        self.cmd(line)
+        return line, [self.readl(ret + 4 * i) for i in range(nret)]
+
+    def rate(self, line, calls):
+        req = (line + "\n").encode() * CFG_BATCH
+        done = 0
+        t = time.perf_counter()
+        while done < calls:
+            self.conn.sendall(req)
+            for r in self.lines(CFG_BATCH):
+                if not r.startswith(b"OK"):
+                    raise RuntimeError("qtest: %r" % r)
+            done += CFG_BATCH
+        return done / (time.perf_counter() - t)
+
+    def close(self):
+        self.conn.close()
+        self.p.terminate()          # qtest has no 'quit'
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.errf.close()
+
+
+def bench_config(res):
+    samples = res.setdefault("config", {})
+    qts, lines = {}, {}
+    for m in ("pseries-pcie", "pseries"):
+        args, port_devfn = cfg_topology(m)
+        qt = QTest(args, "cfg-" + m)
+        qts[m] = qt
+        hi, lo = PHB0_BUID >> 32, PHB0_BUID & 0xffffffff
+        # firmware would number the buses: secondary = subordinate = 1
+        _, r = qt.rtas("ibm,write-pci-config",
+                       [cfg_addr(0, 3 << 3, 0x18), hi, lo, 4, 0x00010100], 1,
+                       0x100000)
+        assert r[0] == 0, "cannot program the bridge's bus numbers"
+        cases = {"root bus, std (0x00)": (0, 2 << 3, 0x0),
+                 "root bus, ext (0x100)": (0, 2 << 3, 0x100),
+                 "behind port, std (0x00)": (1, port_devfn, 0x0),
+                 "behind port, ext (0x100)": (1, port_devfn, 0x100)}
+        at = 0x200000
+        for case, (bus, devfn, reg) in cases.items():
+            line, r = qt.rtas("ibm,read-pci-config",
+                              [cfg_addr(bus, devfn, reg), hi, lo, 4], 2, at)
+            ok = r[0] == 0 and (reg or r[1] == 0x00101b36)
+            assert ok, "%s %s: status %d value 0x%x" % (m, case, r[0], r[1])
+            lines[(m, case)] = line
+            at += 0x100
+        lines[(m, "qtest floor (readl)")] = "readl 0x%x" % at
+    for rep in range(CFG_REPS):
+        for case in dict.fromkeys(c for _, c in lines):
+            for m in ("pseries-pcie", "pseries"):
+                r = qts[m].rate(lines[(m, case)], CFG_CALLS)
+                samples.setdefault(m, {}).setdefault(case, []).append(r)
+        log("config space: repetition %d/%d done" % (rep + 1, CFG_REPS))
+    for qt in qts.values():
+        qt.close()
+
+
+# ---------------------------------------------------------------- boots
+
+def make_disks():
+    img = os.path.join(WORK, "bench-disk-%dM.img" % DISK_MB)
+    if not os.path.exists(img) or os.path.getsize(img) != DISK_MB << 20:
+        with open(img + ".tmp", "wb") as f:
+            for _ in range(DISK_MB):
+                f.write(os.urandom(1 << 20))
+        os.rename(img + ".tmp", img)
+    b = os.path.join(WORK, "disk-b.img")          # our own copy: no image
+    shutil.copyfile(os.path.join(GUEST, "disk-b.img"), b)   # lock clashes
+    with open(img, "rb") as f:                    # host page cache warm
+        while f.read(1 << 24):
+            pass
+    return img, b
+
+
+def guest_ram_rss_kb(pid):
+    """Rss of the guest RAM mapping (the one 1 GiB anonymous mapping)"""
+    size = None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for ln in f:
+                w = ln.split()
+                if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", ln):
+                    a, b = (int(x, 16) for x in w[0].split("-"))
+                    size = b - a
+                elif w[0] == "Rss:" and size is not None and size >= 1 << 30:
+                    return int(w[1])
+    except OSError:
+        pass
+    return None
+
+
+def boot_once(args, append, timeout=300):
+    cmd = qemu_cmd(args) + [
+        "-monitor", "none", "-serial", "stdio",
+        "-kernel", os.path.join(GUEST, "vmlinux"),
+        "-initrd", os.path.join(GUEST, "initramfs.gz"),
+        "-append", "console=hvc0 quiet " + append]
+    errf = open(os.path.join(WORK, "boot.stderr"), "w")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=errf)
+    r = {"reads": []}
+    buf, console = b"", []
+    fd = p.stdout.fileno()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if not ready:
+            continue
+        data = os.read(fd, 65536)
+        if not data:
+            break
+        now = time.perf_counter() - t0
+        buf += data
+        *lines, buf = buf.replace(b"\r", b"").split(b"\n")
+        for raw in lines:
+            ln = raw.decode(errors="replace")
+            console.append(ln)
+            if ("pci_scan_end_s" not in r and "pci_scan_s" in r and
+                    re.search(r"C06[0-9A-F]{2}|client-architecture", ln)):
+                r["pci_scan_end_s"] = now       # SLOF's next checkpoint
+            if "Populating /pci@" in ln and "pci_scan_s" not in r:
+                r["pci_scan_s"] = now           # SLOF starts probing PCI
+            if "Preparing to boot Linux" in ln and "prom_init_s" not in r:
+                r["prom_init_s"] = now          # the kernel runs (prom_init)
+            if "@@" not in ln:
+                continue
+            w = ln[ln.index("@@"):].split()
+            if w[1] == "userspace":
+                r["userspace_s"] = now
+                r["guest_uptime_s"] = float(w[2])
+            elif w[1] == "bench-ready":
+                r["ready_s"] = now
+                r["rss_kb"] = rss_kb(p.pid)
+                r["guest_ram_rss_kb"] = guest_ram_rss_kb(p.pid)
+            elif w[1] == "bench-read":
+                r["reads"].append((int(w[2]), int(w[3]), w[4]))
+            elif w[1] == "done":
+                r["done_s"] = now
+    try:
+        p.wait(timeout=30)      # EOF on stdout comes just before the exit
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    errf.close()
+    r["exit_s"] = time.perf_counter() - t0
+    if "done_s" not in r or p.returncode != 0:
+        tail = "\n".join(console[-30:])
+        raise RuntimeError("guest did not finish (exit %s):\n%s\n%s" %
+                           (p.returncode, tail,
+                            open(errf.name).read()[-1000:]))
+    return r
+
+
+def demo_args(machine, disk_a, disk_b):
+    out = subprocess.run(["bash", TOPO_SCRIPT, machine, disk_a, disk_b],
+                         check=True, capture_output=True).stdout
+    return [a.decode() for a in out.split(b"\0") if a] + ["-display", "none"]
+
+
+def bench_boot(res):
+    disk_a, disk_b = make_disks()
+    boot = res.setdefault("boot", {})
+    rss = res.setdefault("rss_boot", {})
+    for rep in range(BOOT_REPS):
+        # 3 + 5 (+ 6 at the demo topology): the demo topology, same kernel,
+        # same endpoints; virtio-blk (the 256 MiB disk) behind a root port
+        # vs on pci.0
+        for m in ("pseries-pcie", "pseries"):
+            r = boot_once(demo_args(m, disk_a, disk_b),
+                          "guest.mode=bench guest.bench-passes=%d" %
+                          READ_PASSES)
+            boot.setdefault(m, []).append(r)
+        log("guest boot (demo topology): repetition %d/%d done" %
+            (rep + 1, BOOT_REPS))
+        # 6: RSS after boot with the scaling topology
+        for n in RSS_NS:
+            for m in ("pseries-pcie", "pseries"):
+                r = boot_once(topology(m, n), "guest.mode=bench")
+                rss.setdefault(m, {}).setdefault(str(n), []).append(r)
+        # the same at the largest N with VOF instead of SLOF: no firmware
+        # PCI scan, QEMU + kernel only
+        for m in ("pseries-pcie", "pseries"):
+            args = topology(m, RSS_NS[-1])
+            args[1] += ",x-vof=on"
+            r = boot_once(args, "guest.mode=bench")
+            rss.setdefault(m, {}).setdefault("%d-vof" % RSS_NS[-1],
+                                             []).append(r)
+        log("guest boot (N = %s): repetition %d/%d done" %
+            (", ".join(map(str, RSS_NS)), rep + 1, BOOT_REPS))
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(s, unit, scale=1.0, digits=1):
+    if s is None:
+        return "-", "-"
+    f = "%%.%df" % digits
+    return ((f % (s["median"] * scale)) + " " + unit,
+            (f + "–" + f) % (s["min"] * scale, s["max"] * scale))
+
+
+def ratio(a, b):
+    if not a or not b or not b["median"]:
+        return "-"
+    return "%.3f" % (a["median"] / b["median"])
+
+
+def slope(points):
+    """least-squares slope of (n, seconds)"""
+    if len(points) < 2:
+        return None
+    xs, ys = zip(*points)
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den
+
+
+def host_info():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for ln in f:
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    ver = subprocess.run([QEMU, "--version"], capture_output=True,
+                         text=True).stdout.splitlines()[0]
+    head = subprocess.run(["git", "-C", TOP, "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+    st = os.stat(QEMU_BUILT)
+    return {"date": datetime.datetime.now().astimezone().isoformat(
+                timespec="seconds"),
+            "qemu": ver, "qemu_binary_mtime": datetime.datetime.fromtimestamp(
+                st.st_mtime).isoformat(timespec="seconds"),
+            "git_head": head, "qemu_sha256": subprocess.run(
+                ["sha256sum", QEMU], capture_output=True,
+                text=True).stdout.split()[0], "cpu": cpu, "nproc": os.cpu_count(),
+            "kernel": platform.release(),
+            "loadavg_start": open("/proc/loadavg").read().split()[:3],
+            "reps": REPS, "boot_reps": BOOT_REPS, "quick": QUICK}
+
+
+def pci_scan(runs):
+    return stats([r["pci_scan_end_s"] - r["pci_scan_s"] for r in runs
+                  if "pci_scan_end_s" in r and "pci_scan_s" in r])
+
+
+def report(res):
+    h = res["host"]
+    L = []
+    w = L.append
+    w("# make bench: pseries-pcie vs pseries%s" %
+      (" (BENCH_QUICK smoke run: not representative)" if QUICK else ""))
+    w("")
+    w("- date: %s; run took %.0f s" % (h["date"], res["elapsed_s"]))
+    w("- %s (build/qemu-build binary of %s, sha256 %s..., run from a "
+      "snapshot copy), project HEAD %s" %
+      (h["qemu"], h["qemu_binary_mtime"], h["qemu_sha256"][:12],
+       h["git_head"]))
+    w("- host: %s, nproc %d, Linux %s; load average at start %s, at end %s" %
+      (h["cpu"], h["nproc"], h["kernel"], " ".join(h["loadavg_start"]),
+       " ".join(h["loadavg_end"])))
+    w("- repetitions: %d (start-up), %d (config space), %d (device tree), "
+      "%d (guest boots); machines interleaved within each repetition; TCG, "
+      "one vCPU" % (2 * h["reps"], 3 * h["reps"], max(1, h["reps"] - 2),
+                    h["boot_reps"]))
+    w("- median, spread = min–max over the repetitions, n = samples; "
+      "ratio = pseries-pcie median / pseries median (> 1: pseries-pcie "
+      "slower or bigger; for rates and throughput < 1 is worse)")
+    w("")
+
+    # 1
+    su = res["startup"]
+    w("## 1. Start-up: exec → QMP ready → exit after `quit`")
+    w("")
+    w("`-S -nodefaults -display none -m 1G`, QMP on a socket QEMU connects "
+      "to. N `%s` endpoints. `pseries`: 16 on `pci.0`, the rest behind "
+      "`pci-bridge`s (31 each). `pseries-pcie`: 16 behind one "
+      "`pcie-root-port` each, the rest behind x3130 switches (a root port, "
+      "an upstream port, up to 32 downstream ports). `pseries-pcie-flat`: "
+      "`pseries-pcie` with the `pseries` topology (endpoints on `pcie.0`, "
+      "`pci-bridge`s) to separate the machine from the ports. `powernv10`: "
+      "its 6 PHBs with one root port each, endpoints on the root ports "
+      "(N ≤ 6) or behind one switch per root port. RSS at QMP ready." % DEV)
+    w("")
+    w("| machine | N | QEMU devices | exec→exit | spread | vs pseries "
+      "| CPU (user+sys) | spread | vs pseries | exec→QMP ready "
+      "| RSS at ready | n |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in NS:
+        for m in MACHINES:
+            if m == "none" and n != NS[0]:
+                continue
+            xs = su.get(m, {}).get(str(n), [])
+            tot = stats([x["total"] for x in xs])
+            rdy = stats([x["ready"] for x in xs])
+            rs = stats([x["rss_kb"] for x in xs])
+            base = stats([x["total"] for x in su["pseries"][str(n)]])
+            cpu = stats([x["cpu"] for x in xs])
+            cbase = stats([x["cpu"] for x in su["pseries"][str(n)]])
+            a, b = fmt(tot, "ms", 1e3)
+            c, d = fmt(cpu, "ms", 1e3)
+            isp = m.startswith("pseries-pcie")
+            w("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %d |"
+              % (m, n if m != "none" else "-", xs[0]["functions"], a, b,
+                 ratio(tot, base) if isp else "", c, d,
+                 ratio(cpu, cbase) if isp else "",
+                 fmt(rdy, "ms", 1e3)[0], fmt(rs, "MiB", 1 / 1024)[0],
+                 tot["n"]))
+    w("")
+    w("RSS at ready is bimodal (e.g. 62 or 107 MiB for pseries-pcie at "
+      "N = 128): it includes FlatViews that wait for RCU to free them, "
+      "gone a second later. Per-endpoint cost (least-squares slope of the "
+      "medians over N = %s):" % ", ".join(map(str, NS)))
+    w("")
+    w("| machine | wall ms per endpoint | vs pseries | CPU ms per endpoint "
+      "| vs pseries |")
+    w("|---|---:|---:|---:|---:|")
+    slopes, cslopes = {}, {}
+    for m in MACHINES[:-1]:
+        slopes[m] = slope([(n, stats([x["total"] for x in su[m][str(n)]])
+                            ["median"]) for n in NS])
+        cslopes[m] = slope([(n, stats([x["cpu"] for x in su[m][str(n)]])
+                             ["median"]) for n in NS])
+    for m in MACHINES[:-1]:
+        isp = m.startswith("pseries-pcie")
+        w("| %s | %.3f | %s | %.3f | %s |" % (
+            m, slopes[m] * 1e3,
+            "%.2f" % (slopes[m] / slopes["pseries"]) if isp else "",
+            cslopes[m] * 1e3,
+            "%.2f" % (cslopes[m] / cslopes["pseries"]) if isp else ""))
+    res["startup_slope_s"] = slopes
+    res["startup_cpu_slope_s"] = cslopes
+    w("")
+
+    # 2
+    fd = res["fdt"]
+    w("## 2. Device tree built at machine reset")
+    w("")
+    w("Size, nodes, properties: QMP `dumpdtb` after start-up (`-S`). Build "
+      "time (%s): perf uprobes on `spapr_build_fdt` entry and return; the "
+      "samples are the builds of %d `system_reset`s per process (the first "
+      "build, at machine creation, is listed apart: cold caches); "
+      "\"reset\" is QMP `system_reset` → `RESET` event, the whole machine "
+      "reset (device resets + FDT)." % (res["fdt_method"], FDT_RESETS))
+    w("")
+    w("| machine | N | FDT bytes | nodes | props | build | spread | "
+      "first build | reset | n | build vs pseries | bytes vs pseries |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in NS:
+        for m in ("pseries-pcie", "pseries-pcie-flat", "pseries"):
+            d = fd[m][str(n)]
+            b = fd["pseries"][str(n)]
+            bs, bb = stats(d["build_s"]), stats(b["build_s"])
+            a, sp = fmt(bs, "ms", 1e3, 3)
+            isp = m.startswith("pseries-pcie")
+            w("| %s | %d | %d | %d | %d | %s | %s | %s | %s | %d | %s | %s |"
+              % (m, n, d["bytes"], d["nodes"], d["props"], a, sp,
+                 fmt(stats(d["first_build_s"]), "ms", 1e3, 3)[0],
+                 fmt(stats(d["reset_wall_s"]), "ms", 1e3, 2)[0],
+                 bs["n"] if bs else len(d["reset_wall_s"]),
+                 ratio(bs, bb) if isp else "",
+                 "%.3f" % (d["bytes"] / b["bytes"]) if isp else ""))
+    w("")
+
+    # 3
+    bt = res["boot"]
+    w("## 3. Guest boot to userspace")
+    w("")
+    w("The demo topology (`scripts/topology.sh`; the same endpoints, "
+      "virtio-blk with a %d MiB disk), SLOF, the Debian kernel, "
+      "`guest.mode=bench`. Host wall clock from exec to the `@@ userspace` "
+      "line (first thing `/init` prints) on the console; the kernel's part "
+      "is the guest's /proc/uptime at that line. exec→kernel: host time of "
+      "the kernel's first line (`Preparing to boot Linux`, prom_init under "
+      "SLOF); SLOF PCI scan: from SLOF's `Populating /pci@...` line to its "
+      "next checkpoint (`C06xx`)." % DISK_MB)
+    w("")
+    w("| machine | exec→userspace | spread | vs pseries | exec→kernel "
+      "(prom_init) | SLOF PCI scan | kernel (guest uptime) "
+      "| exec→power-off | n |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for m in ("pseries-pcie", "pseries"):
+        us = stats([r["userspace_s"] for r in bt[m]])
+        up = stats([r["guest_uptime_s"] for r in bt[m]])
+        ex = stats([r["exit_s"] for r in bt[m]])
+        base = stats([r["userspace_s"] for r in bt["pseries"]])
+        a, b = fmt(us, "s", 1, 2)
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %d |" % (
+            m, a, b, ratio(us, base) if m != "pseries" else "",
+            fmt(stats([r.get("prom_init_s") for r in bt[m]]), "s", 1, 2)[0],
+            fmt(pci_scan(bt[m]), "s", 1, 2)[0],
+            fmt(up, "s", 1, 2)[0], fmt(ex, "s", 1, 2)[0], us["n"]))
+    w("")
+
+    # 4
+    cf = res["config"]
+    w("## 4. Config-space reads: RTAS `ibm,read-pci-config` over qtest")
+    w("")
+    w("`-accel qtest`, 4-byte reads of an `nvme` (a PCIe function on both "
+      "machines, 4 KiB config space) on the root bus (00:02.0) and behind a "
+      "port (`pseries-pcie`: a `pcie-root-port`, 01:00.0; `pseries`: a "
+      "`pci-bridge`, 01:01.0), offset 0x00 and 0x100 (extended), %d calls "
+      "per sample, %d pipelined per write. The qtest protocol's own cost is "
+      "the `readl` floor; \"RTAS µs\" = 1/rate − 1/floor." %
+      (CFG_CALLS, CFG_BATCH))
+    w("")
+    w("| case | machine | calls/s | spread | RTAS µs/call | n | "
+      "rate vs pseries |")
+    w("|---|---|---:|---:|---:|---:|---:|")
+    for case in cf["pseries"]:
+        for m in ("pseries-pcie", "pseries"):
+            s = stats(cf[m][case])
+            fl = stats(cf[m]["qtest floor (readl)"])
+            us = ("%.2f" % ((1 / s["median"] - 1 / fl["median"]) * 1e6)
+                  if "floor" not in case else "")
+            a, b = fmt(s, "", 1, 0)
+            w("| %s | %s | %s | %s | %s | %d | %s |" % (
+                case, m, a.strip(), b, us, s["n"],
+                ratio(s, stats(cf["pseries"][case]))
+                if m != "pseries" else ""))
+    w("")
+
+    # 5
+    w("## 5. Guest I/O: sequential read of virtio-blk")
+    w("")
+    w("Inside the guest: `dd if=/dev/vda of=/dev/null bs=1M iflag=direct` "
+      "over the whole %d MiB disk (a raw image, in the host page cache), "
+      "timed with /proc/timer_list; %d passes per boot, the first dropped "
+      "(warm-up). `pseries-pcie`: virtio-blk behind a root port (modern "
+      "virtio, PCIe endpoint); `pseries`: on `pci.0` (transitional)." %
+      (DISK_MB, READ_PASSES))
+    w("")
+    w("| machine | MiB/s | spread | n | vs pseries |")
+    w("|---|---:|---:|---:|---:|")
+    tp = {}
+    for m in ("pseries-pcie", "pseries"):
+        xs = []
+        for r in bt[m]:
+            for b, ns, _flag in r["reads"][1:]:
+                xs.append(b / (1 << 20) / (ns / 1e9))
+        tp[m] = stats(xs)
+    for m in ("pseries-pcie", "pseries"):
+        a, b = fmt(tp[m], "", 1, 0)
+        w("| %s | %s | %s | %d | %s |" % (m, a.strip(), b, tp[m]["n"],
+                                          ratio(tp[m], tp["pseries"])
+                                          if m != "pseries" else ""))
+    w("")
+
+    # 6
+    rb = res["rss_boot"]
+    w("## 6. QEMU RSS after boot")
+    w("")
+    w("VmRSS of QEMU when the guest (`guest.mode=bench`, 1 GiB, SLOF) "
+      "prints `@@ bench-ready` (userspace up, virtio drivers bound), with "
+      "the start-up topology of N `%s` endpoints; also the largest N booted "
+      "with VOF (`x-vof=on`: no firmware PCI scan) and the demo topology of "
+      "3/5. Guest RAM: Rss of the 1 GiB guest RAM mapping in "
+      "/proc/PID/smaps; the rest is QEMU's own memory." % DEV)
+    w("")
+    w("| machine | topology | RSS | spread | n | vs pseries | of which "
+      "guest RAM | QEMU (RSS − guest RAM) | vs pseries | exec→userspace "
+      "| vs pseries | SLOF PCI scan |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = [("N = %s" % n, lambda m, n=n: rb[m][str(n)]) for n in RSS_NS]
+    rows.append(("N = %d, VOF" % RSS_NS[-1],
+                 lambda m: rb[m]["%d-vof" % RSS_NS[-1]]))
+    rows.append(("demo", lambda m: bt[m]))
+    for name, get in rows:
+        for m in ("pseries-pcie", "pseries"):
+            s = stats([r["rss_kb"] for r in get(m)])
+            base = stats([r["rss_kb"] for r in get("pseries")])
+            a, b = fmt(s, "MiB", 1 / 1024, 1)
+            us = stats([r["userspace_s"] for r in get(m)])
+            ub = stats([r["userspace_s"] for r in get("pseries")])
+            gr = stats([r.get("guest_ram_rss_kb") for r in get(m)])
+            qm = stats([r["rss_kb"] - r["guest_ram_rss_kb"] for r in get(m)
+                        if r.get("guest_ram_rss_kb")])
+            qb = stats([r["rss_kb"] - r["guest_ram_rss_kb"]
+                        for r in get("pseries") if r.get("guest_ram_rss_kb")])
+            ps = "-" if "VOF" in name else fmt(pci_scan(get(m)), "s", 1, 1)[0]
+            w("| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |"
+              % (m, name, a, b, s["n"], ratio(s, base)
+                 if m != "pseries" else "", fmt(gr, "MiB", 1 / 1024, 1)[0],
+                 fmt(qm, "MiB", 1 / 1024, 1)[0],
+                 ratio(qm, qb) if m != "pseries" else "",
+                 fmt(us, "s", 1, 1)[0],
+                 ratio(us, ub) if m != "pseries" else "", ps))
+    w("")
+    return "\n".join(L)
+
+
+def plot(res, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    su = res["startup"]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for m in MACHINES:
+        ns = NS if m != "none" else [NS[0], NS[-1]]
+        src = [su[m][str(n if m != "none" else NS[0])] for n in ns]
+        s = [stats([x["total"] for x in xs]) for xs in src]
+        med = [x["median"] * 1e3 for x in s]
+        err = [[x["median"] * 1e3 - x["min"] * 1e3 for x in s],
+               [x["max"] * 1e3 - x["median"] * 1e3 for x in s]]
+        ax.errorbar(ns, med, yerr=err, marker="o", capsize=3,
+                    linestyle="--" if m == "none" else "-", label=LABEL[m])
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(NS)
+    ax.set_xticklabels([str(n) for n in NS])
+    ax.set_xlabel("endpoints N (%s)" % DEV)
+    ax.set_ylabel("exec → QMP ready → exit (ms), median, min–max")
+    ax.set_title("QEMU start-up cost vs topology size (%s)" %
+                 res["host"]["qemu"].split()[-1])
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    shutil.copy2(QEMU_BUILT, QEMU + ".tmp")
+    os.rename(QEMU + ".tmp", QEMU)
+    res = {"host": host_info()}
+    only = os.environ.get("BENCH_ONLY", "startup,fdt,config,boot").split(",")
+    log("make bench: %s, reps %d, boot reps %d%s" %
+        (res["host"]["qemu"], REPS, BOOT_REPS, ", QUICK" if QUICK else ""))
+    steps = [("startup", bench_startup), ("fdt", bench_fdt),
+             ("config", bench_config), ("boot", bench_boot)]
+    for name, fn in steps:
+        if name in only:
+            fn(res)
+    res["host"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    res["elapsed_s"] = time.time() - T_START
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    if set(only) >= {"startup", "fdt", "config", "boot"}:
+        md = report(res)
+        with open(os.path.join(OUT, "results.md"), "w") as f:
+            f.write(md + "\n")
+        plot(res, os.path.join(OUT, "startup.png"))
+        print(md)
+    log("wrote %s/results.md, results.json, startup.png" % OUT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make bench: start-up, device-tree, config-space, guest boot, I/O and memory
+# costs of pseries-pcie vs pseries (and powernv10, -M none). Not part of
+# 'make check'; nothing here asserts a time. Output in build/bench/:
+# results.md (tables), results.json (raw samples), startup.png (plot).
+#   BENCH_REPS=N (default 5), BENCH_BOOT_REPS=N (default 3),
+#   BENCH_QUICK=1 (smoke run, about 2 minutes), BENCH_NO_PERF=1
+. "$(dirname "$0")/lib.sh"
+
+need_root "make bench"
+QEMU=$OBJ/qemu-system-ppc64
+
+# Build only what is missing.
+if [ ! -x "$QEMU" ]; then
+    bash "$TOP/scripts/deps.sh"
+    bash "$TOP/scripts/fetch.sh"
+    bash "$TOP/scripts/tree.sh"
+    bash "$TOP/scripts/build.sh"
+fi
+[ -s "$FIRMWARE/slof.bin" ] || bash "$TOP/scripts/firmware.sh" "$OBJ"
+[ -s "$BUILD/guest/vmlinux" ] && [ -s "$BUILD/guest/initramfs.gz" ] &&
+    grep -q 'guest.mode=bench' <(zcat "$BUILD/guest/initramfs.gz" | strings) ||
+    bash "$TOP/scripts/guest.sh"
+
+# matplotlib for the plot, perf for the device-tree build time (optional).
+missing=()
+"$PYTHON" -c 'import matplotlib' 2>/dev/null || missing+=(python3-matplotlib)
+command -v perf >/dev/null || missing+=(linux-perf)
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get install -y -q --no-install-recommends "${missing[@]}" \
+        >"$BUILD/apt-install-bench.log" 2>&1 ||
+        { tail -5 "$BUILD/apt-install-bench.log" >&2
+          "$PYTHON" -c 'import matplotlib' 2>/dev/null ||
+              die "cannot install python3-matplotlib (see $BUILD/apt-install-bench.log)"
+          warn "no perf: the device-tree build time falls back to system_reset timing"; }
+fi
+
+mkdir -p "$BUILD/bench"
+exec "$PYTHON" "$TOP/scripts/bench.py"
