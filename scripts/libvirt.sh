@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# libvirt with the pseries-pcie series (libvirt-patches/), pinned in libvirt.lock.
+#
+#   libvirt.sh deps           apt-get install the build dependencies that are missing
+#   libvirt.sh fetch          fetch and verify the pinned orig tarball
+#   libvirt.sh tree           create build/libvirt: tarball (tag 'upstream') + git am libvirt-patches/
+#   libvirt.sh tree --verify  check that libvirt-patches/ applies and equals build/libvirt HEAD
+#   libvirt.sh tree --reset   recreate build/libvirt (refused if it holds unexported work; FORCE=1)
+#   libvirt.sh export         format-patch upstream..HEAD into libvirt-patches/ (+ cover letter)
+#   libvirt.sh build [--e2e]  meson setup + ninja of the targets the unit tests need
+#                             (--e2e: also virtqemud, virtlogd, virsh and the QEMU driver)
+#   libvirt.sh unit           run qemucapabilitiestest, qemucaps2xmltest, domaincapstest, qemuxmlconftest
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=../libvirt.lock
+. "$TOP/libvirt.lock"
+
+LV_TREE=$BUILD/libvirt
+LV_OBJ=$BUILD/libvirt-build
+LV_INST=$BUILD/libvirt-inst
+LV_PATCHES=$TOP/libvirt-patches
+LV_TARBALL=$DL/$LIBVIRT_ORIG_TARBALL
+
+# Minimal build dependencies of a QEMU-driver build with tests (found from
+# meson's errors; compilers, meson and ninja come from scripts/deps.sh).
+LIBVIRT_BUILD_DEPS="gcc pkg-config ninja-build ccache libxml2-dev libxml2-utils xsltproc
+ libgnutls28-dev libjson-c-dev libtirpc-dev libglib2.0-dev python3-docutils gettext
+ libnl-3-dev libnl-route-3-dev"
+
+LV_NAME="Seed 2ba834b7 maintainers"
+LV_EMAIL="maintainers@users.noreply.r-seed-2ba834b7.example"
+
+lv_patch_files() {
+    local p
+    for p in "$LV_PATCHES"/[0-9][0-9][0-9][0-9]-*.patch; do
+        [ -f "$p" ] || continue
+        case "$(basename "$p")" in 0000-*) continue ;; esac
+        printf '%s\n' "$p"
+    done
+}
+
+cmd_deps() {
+    local missing=() p
+    for p in $LIBVIRT_BUILD_DEPS; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    # meson >= 0.56 is needed; scripts/deps.sh installs it from bookworm-backports.
+    command -v meson >/dev/null || missing+=(meson)
+    if [ ${#missing[@]} -eq 0 ]; then
+        log "libvirt build dependencies present"
+        return 0
+    fi
+    need_root "installing libvirt build dependencies"
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+lv_verify() {
+    local f=$1 size sum
+    [ -f "$f" ] || return 1
+    size=$(stat -c %s "$f")
+    [ "$size" = "$LIBVIRT_ORIG_SIZE" ] || { warn "$f: size $size, expected $LIBVIRT_ORIG_SIZE"; return 1; }
+    sum=$(sha256sum "$f" | cut -d' ' -f1)
+    [ "$sum" = "$LIBVIRT_ORIG_SHA256" ] || { warn "$f: sha256 $sum, expected $LIBVIRT_ORIG_SHA256"; return 1; }
+}
+
+cmd_fetch() {
+    mkdir -p "$DL"
+    if lv_verify "$LV_TARBALL" 2>/dev/null; then
+        log "$LIBVIRT_ORIG_TARBALL present and verified (sha256 $LIBVIRT_ORIG_SHA256)"
+        return 0
+    fi
+    rm -f "$LV_TARBALL"
+    local tmp
+    tmp=$(mktemp -d "$DL/apt.XXXXXX")
+    chmod 755 "$tmp"
+    log "apt-get source --download-only $LIBVIRT_SOURCE_PACKAGE=$LIBVIRT_DEBIAN_VERSION"
+    if (cd "$tmp" && apt-get source -q --download-only "$LIBVIRT_SOURCE_PACKAGE=$LIBVIRT_DEBIAN_VERSION") \
+        >"$DL/libvirt-apt-source.log" 2>&1 && lv_verify "$tmp/$LIBVIRT_ORIG_TARBALL"; then
+        mv "$tmp/$LIBVIRT_ORIG_TARBALL" "$LV_TARBALL"
+        rm -rf "$tmp"
+        log "fetched $LIBVIRT_ORIG_TARBALL with apt-get source"
+        return 0
+    fi
+    rm -rf "$tmp"
+    # The .dsc of the pinned revision is not always in the archive; the orig
+    # tarball is in the pool as long as any revision of 11.3.0 is.
+    log "apt-get source failed (see $DL/libvirt-apt-source.log); downloading $LIBVIRT_POOL_URL"
+    if command -v curl >/dev/null; then
+        curl -fsSL -o "$LV_TARBALL.part" "$LIBVIRT_POOL_URL" || true
+    else
+        wget -q -O "$LV_TARBALL.part" "$LIBVIRT_POOL_URL" || true
+    fi
+    if lv_verify "$LV_TARBALL.part"; then
+        mv "$LV_TARBALL.part" "$LV_TARBALL"
+        log "fetched $LIBVIRT_ORIG_TARBALL from the pool (sha256 verified)"
+        return 0
+    fi
+    rm -f "$LV_TARBALL.part"
+    die "cannot fetch $LIBVIRT_ORIG_TARBALL (sha256 $LIBVIRT_ORIG_SHA256); copy a tarball with that checksum to $LV_TARBALL"
+}
+
+lv_apply_series() {
+    local dir=$1 p n=0
+    while read -r p; do
+        if ! GIT_COMMITTER_DATE="$(sed -n 's/^Date: //p' "$p" | head -1)" \
+             git -C "$dir" am -q --committer-date-is-author-date "$p"; then
+            git -C "$dir" am --abort 2>/dev/null || true
+            die "patch $(basename "$p") does not apply on $LIBVIRT_ORIG_TOPDIR (tag 'upstream')"
+        fi
+        n=$((n + 1))
+    done < <(lv_patch_files)
+    log "applied $n patch(es) from libvirt-patches/"
+}
+
+lv_create() {
+    [ -e "$LV_TREE" ] && die "$LV_TREE exists; use 'libvirt.sh tree --reset' to recreate it"
+    [ -f "$LV_TARBALL" ] || die "$LV_TARBALL missing: run 'libvirt.sh fetch' first"
+    log "creating $LV_TREE from $LIBVIRT_ORIG_TARBALL"
+    local tmp
+    tmp=$(mktemp -d "$BUILD/extract.XXXXXX")
+    tar -C "$tmp" --no-same-owner -xf "$LV_TARBALL"
+    [ -d "$tmp/$LIBVIRT_ORIG_TOPDIR" ] || die "$LV_TARBALL has no $LIBVIRT_ORIG_TOPDIR/"
+    mv "$tmp/$LIBVIRT_ORIG_TOPDIR" "$LV_TREE"
+    rmdir "$tmp"
+    git -C "$LV_TREE" init -q -b master
+    git -C "$LV_TREE" config user.name "$LV_NAME"
+    git -C "$LV_TREE" config user.email "$LV_EMAIL"
+    git -C "$LV_TREE" config core.autocrlf false
+    git -C "$LV_TREE" add -A -f .
+    GIT_AUTHOR_NAME="libvirt upstream" GIT_AUTHOR_EMAIL="devel@lists.libvirt.org" \
+    GIT_COMMITTER_NAME="pseries-pcie tree" GIT_COMMITTER_EMAIL="tree@pseries-pcie.invalid" \
+    GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
+        git -C "$LV_TREE" commit -q --no-verify -m "Import libvirt $LIBVIRT_UPSTREAM_VERSION ($LIBVIRT_ORIG_TARBALL)
+
+Orig tarball sha256 $LIBVIRT_ORIG_SHA256."
+    git -C "$LV_TREE" tag upstream
+    lv_apply_series "$LV_TREE"
+}
+
+lv_unexported() {
+    local tmp; tmp=$(mktemp -d)
+    git -C "$LV_TREE" rev-list --reverse upstream..HEAD | while read -r c; do
+        git -C "$LV_TREE" show "$c" | git patch-id --stable | cut -d' ' -f1
+    done | sort >"$tmp/tree"
+    lv_patch_files | while read -r p; do git patch-id --stable <"$p" | cut -d' ' -f1; done |
+        sort >"$tmp/exported"
+    comm -23 "$tmp/tree" "$tmp/exported" | wc -l
+    rm -rf "$tmp"
+}
+
+lv_verify_tree() {
+    [ -d "$LV_TREE/.git" ] || die "$LV_TREE missing: run 'libvirt.sh tree'"
+    local wt=$BUILD/libvirt-verify-tree want have
+    git -C "$LV_TREE" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
+    git -C "$LV_TREE" worktree prune
+    git -C "$LV_TREE" worktree add -q --detach "$wt" upstream
+    lv_apply_series "$wt"
+    want=$(git -C "$wt" rev-parse 'HEAD^{tree}')
+    have=$(git -C "$LV_TREE" rev-parse 'HEAD^{tree}')
+    git -C "$LV_TREE" worktree remove --force "$wt"
+    [ "$want" = "$have" ] ||
+        die "build/libvirt HEAD differs from upstream + libvirt-patches/: 'libvirt.sh export' or 'libvirt.sh tree --reset'"
+    [ -z "$(git -C "$LV_TREE" status --porcelain)" ] ||
+        warn "build/libvirt has uncommitted changes; they are built but are not in libvirt-patches/"
+    log "libvirt-patches/ applies cleanly on 'upstream' and matches build/libvirt HEAD"
+}
+
+cmd_tree() {
+    case "${1:-}" in
+        "") if [ -d "$LV_TREE/.git" ]; then log "$LV_TREE exists"; else lv_create; fi ;;
+        --verify) lv_verify_tree ;;
+        --reset)
+            if [ -d "$LV_TREE/.git" ] && [ -z "${FORCE:-}" ]; then
+                [ -z "$(git -C "$LV_TREE" status --porcelain)" ] ||
+                    die "$LV_TREE has uncommitted changes (FORCE=1 overrides)"
+                [ "$(lv_unexported)" -eq 0 ] ||
+                    die "$LV_TREE has commits not exported to libvirt-patches/ (FORCE=1 overrides)"
+            fi
+            rm -rf "$LV_TREE"
+            lv_create ;;
+        *) die "usage: libvirt.sh tree [--verify|--reset]" ;;
+    esac
+}
+
+cmd_export() {
+    [ -d "$LV_TREE/.git" ] || die "$LV_TREE missing: run 'libvirt.sh tree'"
+    [ -z "$(git -C "$LV_TREE" status --porcelain --untracked-files=no)" ] ||
+        warn "$LV_TREE has uncommitted changes: they are not exported"
+    local n tmp subject date
+    n=$(git -C "$LV_TREE" rev-list --count upstream..HEAD)
+    tmp=$(mktemp -d)
+    local fp=(--zero-commit --no-signature --no-numbered --subject-prefix=PATCH
+              --full-index -N --no-renames --no-base --output-directory "$tmp")
+    if [ "$n" -gt 0 ]; then
+        local cover=()
+        [ -f "$LV_PATCHES/cover-letter.txt" ] && cover=(--cover-letter --numbered)
+        git -C "$LV_TREE" -c core.abbrev=12 -c diff.noprefix=false -c format.signOff=false \
+            format-patch "${fp[@]}" "${cover[@]}" upstream..HEAD >/dev/null
+    fi
+    if [ -f "$tmp/0000-cover-letter.patch" ]; then
+        subject=$(head -1 "$LV_PATCHES/cover-letter.txt")
+        date=$(git -C "$LV_TREE" log -1 --format=%aD HEAD)
+        python3 - "$tmp/0000-cover-letter.patch" "$LV_PATCHES/cover-letter.txt" "$subject" "$date" <<'PY'
+import re, sys
+path, blurb_file, subject, date = sys.argv[1:]
+text = open(path).read()
+blurb = open(blurb_file).read().split('\n', 1)[1].strip('\n')
+text = text.replace('*** SUBJECT HERE ***', subject)
+text = text.replace('*** BLURB HERE ***', blurb)
+text = re.sub(r'^Date: .*$', 'Date: ' + date, text, count=1, flags=re.M)
+open(path, 'w').write(text)
+PY
+    fi
+    mkdir -p "$LV_PATCHES"
+    rm -f "$LV_PATCHES"/[0-9][0-9][0-9][0-9]-*.patch
+    cp "$tmp"/*.patch "$LV_PATCHES/" 2>/dev/null || true
+    rm -rf "$tmp"
+    log "exported $n patch(es) from $LV_TREE (upstream..HEAD) to libvirt-patches/"
+}
+
+# The tests and the mock libraries they LD_PRELOAD (VIR_TEST_MAIN_PRELOAD).
+LV_TEST_TARGETS=(tests/qemuxmlconftest tests/qemucapabilitiestest tests/qemucapsprobe
+                 tests/domaincapstest tests/qemucaps2xmltest
+                 tests/libqemuxml2argvmock.so tests/libdomaincapsmock.so tests/libvirrandommock.so
+                 tests/libqemucpumock.so tests/libvirpcimock.so tests/libvirnumamock.so
+                 tests/libqemucapsprobemock.so tests/libqemucaps2xmlmock.so)
+# The end-to-end test runs the daemons from the build directory (libvirt then
+# loads its driver modules from there); state and config live under the
+# compiled-in prefix build/libvirt-inst.
+LV_E2E_TARGETS=(src/virtqemud src/virtlogd tools/virsh src/libvirt_driver_qemu.so)
+
+lv_setup() {
+    [ -f "$LV_OBJ/build.ninja" ] && return 0
+    [ -d "$LV_TREE" ] || die "$LV_TREE missing: run 'libvirt.sh tree'"
+    local off=() o
+    for o in apparmor attr audit bash_completion blkid capng curl fuse glusterfs libiscsi \
+             libpcap libssh libssh2 netcf nls numactl openwsman pciaccess polkit \
+             readline sanlock sasl selinux udev wireshark_dissector \
+             driver_bhyve driver_esx driver_hyperv driver_interface driver_libxl driver_lxc \
+             driver_ch driver_network driver_openvz driver_secrets driver_test driver_vbox \
+             driver_vmware driver_vz secdriver_apparmor apparmor_profiles secdriver_selinux \
+             storage_dir storage_disk storage_fs storage_gluster storage_iscsi \
+             storage_iscsi_direct storage_lvm storage_mpath storage_rbd storage_scsi \
+             storage_vstorage storage_zfs dtrace firewalld firewalld_zone host_validate \
+             login_shell nss numad nbdkit pm_utils ssh_proxy sysctl_config userfaultfd_sysctl \
+             expensive_tests; do
+        off+=("-D$o=disabled")
+    done
+    meson setup "$LV_OBJ" "$LV_TREE" \
+        --prefix="$LV_INST" --localstatedir="$LV_INST/var" --sysconfdir="$LV_INST/etc" \
+        -Drunstatedir="$LV_INST/run" -Dinitconfdir="$LV_INST/etc/sysconfig" \
+        -Dunitdir="$LV_INST/lib/systemd/system" -Dsysusersdir="$LV_INST/lib/sysusers.d" \
+        -Dbuildtype=debug -Doptimization=0 -Dwerror=false -Dgit_werror=disabled \
+        -Ddriver_qemu=enabled -Ddriver_remote=enabled -Ddriver_libvirtd=enabled \
+        -Djson_c=enabled -Dlibnl=enabled -Ddocs=disabled -Dtests=enabled -Dinit_script=none \
+        "${off[@]}" >"$BUILD/libvirt-build.configure.log" 2>&1 ||
+        { tail -30 "$BUILD/libvirt-build.configure.log" >&2; rm -rf "$LV_OBJ"; die "meson setup failed"; }
+}
+
+lv_ninja() {
+    nice -n 10 ninja -C "$LV_OBJ" -j"${LV_JOBS:-2}" "$@" >"$BUILD/libvirt-build.ninja.log" 2>&1 ||
+        { grep -B2 -A12 'error:\|FAILED' "$BUILD/libvirt-build.ninja.log" | head -60 >&2; die "ninja failed"; }
+}
+
+cmd_build() {
+    stage libvirt-meson-setup lv_setup
+    stage libvirt-ninja-tests lv_ninja "${LV_TEST_TARGETS[@]}"
+    if [ "${1:-}" = --e2e ] || [ -n "${LIBVIRT_E2E:-}" ]; then
+        stage libvirt-ninja-e2e lv_ninja "${LV_E2E_TARGETS[@]}"
+    fi
+}
+
+# The environment meson test gives libvirt's tests (tests/meson.build: tests_env).
+lv_test_env() {
+    env abs_builddir="$LV_OBJ/tests" abs_srcdir="$LV_TREE/tests" \
+        abs_top_builddir="$LV_OBJ" abs_top_srcdir="$LV_TREE" \
+        LC_ALL=C LIBVIRT_AUTOSTART=0 G_DEBUG=fatal-warnings "$@"
+}
+
+cmd_unit() {
+    [ -x "$LV_OBJ/tests/qemuxmlconftest" ] || die "run 'libvirt.sh build' first"
+    local t rc=0 out
+    for t in qemucapabilitiestest qemucaps2xmltest domaincapstest qemuxmlconftest; do
+        out=$BUILD/libvirt-unit-$t.log
+        if (cd "$LV_OBJ/tests" && lv_test_env "./$t") >"$out" 2>&1; then
+            log "$t: $(tail -1 "$out" | awk '{print $(NF-1), "tests,", $NF}')"
+        else
+            rc=1
+            warn "$t failed; re-running the failures with VIR_TEST_DEBUG=1 (full log: $out)"
+            grep 'FAILED$' "$out" | head -20 >&2 || true
+            (cd "$LV_OBJ/tests" && VIR_TEST_DEBUG=1 lv_test_env "./$t") 2>&1 |
+                grep -B5 -A30 -i 'FAILED\|error' | head -120 >&2 || true
+        fi
+    done
+    return $rc
+}
+
+case "${1:-}" in
+    deps) shift; cmd_deps "$@" ;;
+    fetch) shift; cmd_fetch "$@" ;;
+    tree) shift; cmd_tree "$@" ;;
+    export) shift; cmd_export "$@" ;;
+    build) shift; cmd_build "$@" ;;
+    unit) shift; cmd_unit "$@" ;;
+    *) die "usage: libvirt.sh deps|fetch|tree [--verify|--reset]|export|build [--e2e]|unit" ;;
+esac

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# libvirt 11.3.0 + libvirt-patches/ (pseries-pcie support in the QEMU driver):
+# the series applies and matches build/libvirt, it builds, and libvirt's own
+# qemucapabilitiestest and qemuxmlconftest pass, including the series' cases
+# (capabilities probed from our QEMU, '+pseriespcie' variant), without any
+# change to upstream's expected output files. Exits 0 or 1.
+. "$(dirname "$0")/../scripts/lib.sh"
+. "$TOP/libvirt.lock"
+
+LV=(bash "$TOP/scripts/libvirt.sh")
+rc=0
+step() { "$@" || { warn "failed: ${*:2}"; rc=1; return 1; }; }
+
+step "${LV[@]}" deps &&
+step "${LV[@]}" fetch &&
+step "${LV[@]}" tree &&
+step "${LV[@]}" tree --verify || exit 1
+
+# The series adds test data; it must not modify upstream's expected outputs.
+changed=$(git -C "$BUILD/libvirt" diff --name-only --diff-filter=MD upstream HEAD -- \
+          tests/qemuxmlconfdata tests/qemucapabilitiesdata tests/domaincapsdata \
+          tests/qemucaps2xmloutdata | grep -v '\.rst$' || true)
+if [ -n "$changed" ]; then
+    warn "the series changes upstream's expected test files:"; printf '  %s\n' "$changed" >&2
+    rc=1
+fi
+# The probed capabilities carry the QMP member the series relies on.
+replies=$BUILD/libvirt/tests/qemucapabilitiesdata/caps_10.2.0_ppc64+pseriespcie.replies
+if ! grep -q '"pci-root-bus"' "$replies" 2>/dev/null; then
+    warn "$replies has no 'pci-root-bus' member"; rc=1
+fi
+
+step "${LV[@]}" build || exit 1
+step "${LV[@]}" unit || true
+if [ $rc -eq 0 ]; then log "libvirt unit tests passed"; else warn "libvirt unit tests FAILED"; fi
+exit $rc
