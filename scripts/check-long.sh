@@ -27,9 +27,16 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # run NAME CMD...: run CMD with its output in $LOGS/NAME.log, pass/fail.
 run() {
-    local name=$1 rc=0
+    local name=$1 rc=0 f
     shift
+    touch "$LOGS/.stamp"
     stage "$name" "$@" >"$LOGS/$name.log" 2>&1 || rc=$?
+    # The stderr of the QEMU processes the guest tests started (sanitizer
+    # reports land there), appended to the log the summary counts in
+    for f in $(find "$BUILD"/migration "$BUILD"/bad-input "$BUILD"/soak \
+                   -name '*.stderr' -newer "$LOGS/.stamp" 2>/dev/null); do
+        printf '== %s\n' "$f"; cat "$f"
+    done >>"$LOGS/$name.log"
     tail -4 "$LOGS/$name.log"
     [ $rc -eq 0 ] && pass "$name" || fail "$name (see $LOGS/$name.log)"
 }
