@@ -23,7 +23,7 @@ import re
 import subprocess
 import sys
 
-from live_guest import LiveGuest, GuestError
+from live_guest import LiveGuest, GuestError, demo_topology
 
 PCIE = "pseries-pcie"
 RP = "pcie-root-port"
@@ -280,12 +280,8 @@ def main():
                      msg, hint))
 
     # QMP cases on a running guest
-    args = subprocess.run(["bash", topo_script, "pseries-pcie",
-                           os.path.join(guest_dir, "disk-a.img"),
-                           os.path.join(guest_dir, "disk-b.img")],
-                          check=True, capture_output=True,
-                          text=True).stdout.split("\0")
-    args = [a for a in args if a] + QMP_TOPOLOGY_EXTRA
+    args = (demo_topology(topo_script, "pseries-pcie", guest_dir) +
+            QMP_TOPOLOGY_EXTRA)
     try:
         g = LiveGuest(qemu, guest_dir, workdir, "bad-input", args)
         g.wait_serving()

@@ -30,6 +30,15 @@ class GuestError(Exception):
     pass
 
 
+def demo_topology(script, machine, guest_dir):
+    """QEMU arguments of the demo topology (scripts/topology-args.sh)."""
+    out = subprocess.run(["bash", script, machine,
+                          os.path.join(guest_dir, "disk-a.img"),
+                          os.path.join(guest_dir, "disk-b.img")],
+                         check=True, capture_output=True, text=True).stdout
+    return [a for a in out.split("\0") if a]
+
+
 class LiveGuest:
     running = []
 

@@ -18,11 +18,10 @@ Migration times and counts are printed; nothing is timed.
 """
 
 import os
-import subprocess
 import sys
 import time
 
-from live_guest import LiveGuest, GuestError
+from live_guest import LiveGuest, GuestError, demo_topology
 
 FAILURES = []
 MIGRATIONS = 0
@@ -39,11 +38,7 @@ def topology(script, machine, guest_dir):
     """The demo topology, with its NVMe replaced by a virtio-blk-pci at the
     same place (below the switch, or on pci.0): QEMU's nvme device blocks
     migration ("State blocked by non-migratable device")."""
-    out = subprocess.run(["bash", script, machine,
-                          os.path.join(guest_dir, "disk-a.img"),
-                          os.path.join(guest_dir, "disk-b.img")],
-                         check=True, capture_output=True, text=True).stdout
-    args = [a for a in out.split("\0") if a]
+    args = demo_topology(script, machine, guest_dir)
     return [a.replace("nvme,serial=nvme0,", "virtio-blk-pci,")
             if a.startswith("nvme,") else a for a in args]
 

@@ -16,12 +16,11 @@ same peripherals and the same number of DR connectors as before.
 """
 
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from live_guest import LiveGuest, GuestError  # noqa: E402
+from live_guest import LiveGuest, GuestError, demo_topology  # noqa: E402
 
 PORTS = ["soak%d" % i for i in range(4)]
 EXTRA = []
@@ -56,12 +55,7 @@ def main():
     qemu, guest_dir, topo_script, workdir, cycles = sys.argv[1:6]
     cycles = int(cycles)
     os.makedirs(workdir, exist_ok=True)
-    args = subprocess.run(["bash", topo_script, "pseries-pcie",
-                           os.path.join(guest_dir, "disk-a.img"),
-                           os.path.join(guest_dir, "disk-b.img")],
-                          check=True, capture_output=True,
-                          text=True).stdout.split("\0")
-    args = [a for a in args if a] + EXTRA
+    args = demo_topology(topo_script, "pseries-pcie", guest_dir) + EXTRA
     failures = []
     done = 0
     t0 = time.time()
