@@ -4,7 +4,8 @@
 # the series applies and matches build/libvirt, it builds, and libvirt's own
 # qemucapabilitiestest and qemuxmlconftest pass, including the series' cases
 # (capabilities probed from our QEMU, '+pseriespcie' variant), without any
-# change to upstream's expected output files. Exits 0 or 1.
+# change to upstream's expected output files, and libvirt's syntax-check
+# flags none of the files the series touches. Exits 0 or 1.
 . "$(dirname "$0")/../scripts/lib.sh"
 . "$TOP/libvirt.lock"
 
@@ -33,5 +34,7 @@ fi
 
 step "${LV[@]}" build || exit 1
 step "${LV[@]}" unit || true
+# libvirt's syntax-check rules on the files the series touches (cached per tree)
+step stage libvirt-syntax-check "${LV[@]}" syntax-check || true
 if [ $rc -eq 0 ]; then log "libvirt unit tests passed"; else warn "libvirt unit tests FAILED"; fi
 exit $rc

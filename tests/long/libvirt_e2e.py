@@ -73,7 +73,28 @@ def start(argv, env, logname):
     return p
 
 
-def stop_all():
+def kill_domain_qemus(dirs):
+    """QEMU processes started by a daemon run in their own session: kill
+    those of our domain (from the daemon's pid file in one of dirs), by pid."""
+    for d in dirs:
+        pidfile = os.path.join(d, DOM + ".pid")
+        try:
+            pid = int(open(pidfile).read().strip())
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if argv and argv[0].endswith(b"qemu-system-ppc64") and \
+                ("guest=" + DOM).encode() in b" ".join(argv):
+            log("killing leftover QEMU %d (%s)" % (pid, pidfile))
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def stop_all(qemu_pid_dirs=(os.path.join(INST, "run", "libvirt", "qemu"),)):
+    kill_domain_qemus(qemu_pid_dirs)
     for p in reversed(procs):
         if p.poll() is None:
             try:
@@ -381,7 +402,7 @@ def stock_inner():
         results["define-pcie-root"] = [rc, out.strip()]
         virsh(vs, uri, env, "undefine", DOM)
     finally:
-        stop_all()
+        stop_all(("/run/libvirt/qemu",))   # the stock daemon's, in this namespace
         for s in ("libvirt-sock", "libvirt-sock-ro", "libvirt-admin-sock",
                   "virtlogd-sock", "virtlogd-admin-sock"):
             try:
