@@ -144,8 +144,12 @@ bench() {
     [ -b /dev/vda ] || return 0
     # How the guest drives the disk: VIRTIO_F_VERSION_1 (feature bit 32,
     # the 33rd character of the negotiated feature string) means modern
-    v1=$(cut -c33 /sys/block/vda/device/features 2>/dev/null)
-    echo "@@ bench-virtio vda $([ "$v1" = 1 ] && echo modern || echo legacy)"
+    case $(cut -c33 /sys/block/vda/device/features 2>/dev/null) in
+        1) mode=modern ;;
+        0) mode=legacy ;;
+        *) mode=unknown ;;
+    esac
+    echo "@@ bench-virtio vda $mode"
     bytes=$(( $(cat /sys/block/vda/size) * 512 ))
     flag=direct
     dd if=/dev/vda of=/dev/null bs=1M count=1 iflag=direct 2>/dev/null || flag=buffered
