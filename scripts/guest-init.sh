@@ -91,33 +91,78 @@ EOF
     done
 }
 
-# Native hotplug: the host plugs a device into an empty root port, the
-# guest's pciehp must bring it up with a driver, then release it on unplug.
+# DHCP on every network interface, whatever its driver:
+#   @@ nic-lease IFACE DRIVER IP, or @@ nic-failed IFACE DRIVER
+check_nics() {
+    printf '#!/bin/sh\n[ "$1" = bound ] && echo "$ip" >"/tmp/lease.$interface"\nexit 0\n' \
+        >/tmp/udhcpc-nic.sh
+    chmod +x /tmp/udhcpc-nic.sh
+    for n in /sys/class/net/*; do
+        [ -e "$n/device" ] || continue
+        i=${n##*/}
+        drv=$(basename "$(readlink "$n/device/driver" 2>/dev/null)")
+        ip link set "$i" up
+        if udhcpc -i "$i" -n -q -t 10 -T 1 -s /tmp/udhcpc-nic.sh >/dev/null 2>&1 &&
+           [ -s "/tmp/lease.$i" ]; then
+            echo "@@ nic-lease $i $drv $(cat "/tmp/lease.$i")"
+        else
+            echo "@@ nic-failed $i $drv"
+        fi
+    done
+}
+
+# The kernel's health: "@@ health ok", or one "@@ health-bad" line per
+# kernel message that says something went wrong (Oops, BUG, WARNING, panic,
+# hung task, bad access), from the whole kernel log, whatever the console's
+# log level let through.
+check_health() {
+    bad=$(dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|Kernel panic|blocked for more than|hung_task|Unable to handle kernel|segfault' | head -5)
+    if [ -n "$bad" ]; then
+        echo "$bad" | while read -r l; do echo "@@ health-bad $l"; done
+    else
+        echo "@@ health ok"
+    fi
+}
+
+# Native hotplug: the host plugs a device (one or more functions, function 0
+# last) into an empty root port; the guest's pciehp must bring every function
+# up with a driver, then release them all on unplug.
+new_functions() {
+    for d in $(ls /sys/bus/pci/devices); do
+        echo "$before" | grep -qx "$d" || printf ' %s' "$d"
+    done
+}
 check_hotplug() {
     before=$(ls /sys/bus/pci/devices)
     echo "@@ hotplug-ready"
     i=0; new=
     while [ $i -lt 300 ] && [ -z "$new" ]; do
-        for d in $(ls /sys/bus/pci/devices); do
-            echo "$before" | grep -qx "$d" || new=$d
-        done
+        new=$(new_functions)
         i=$((i + 1)); sleep 0.2
     done
     [ -n "$new" ] || { echo "@@ hotplug-timeout add"; return; }
-    i=0
-    while [ $i -lt 50 ] && [ ! -e "/sys/bus/pci/devices/$new/driver" ]; do
-        i=$((i + 1)); sleep 0.2
+    # pciehp adds the functions of a slot together; let them all appear
+    sleep 2
+    new=$(new_functions)
+    for d in $new; do
+        i=0
+        while [ $i -lt 50 ] && [ ! -e "/sys/bus/pci/devices/$d/driver" ]; do
+            i=$((i + 1)); sleep 0.2
+        done
+        function_line "$d" | sed 's/^@@ fn/@@ hotplug-added/'
     done
-    function_line "$new" | sed 's/^@@ fn/@@ hotplug-added/'
-    i=0
-    while [ $i -lt 300 ] && [ -e "/sys/bus/pci/devices/$new" ]; do
-        i=$((i + 1)); sleep 0.2
+    echo "@@ hotplug-added-all$new"
+    for d in $new; do
+        i=0
+        while [ $i -lt 300 ] && [ -e "/sys/bus/pci/devices/$d" ]; do
+            i=$((i + 1)); sleep 0.2
+        done
+        if [ -e "/sys/bus/pci/devices/$d" ]; then
+            echo "@@ hotplug-timeout remove $d"
+        else
+            echo "@@ hotplug-removed $d"
+        fi
     done
-    if [ -e "/sys/bus/pci/devices/$new" ]; then
-        echo "@@ hotplug-timeout remove"
-    else
-        echo "@@ hotplug-removed $new"
-    fi
 }
 
 # guest.mode=bench: wait for the virtio drivers, say so (the host samples
@@ -170,7 +215,7 @@ bench() {
 # guest.mode=serve: report, run guest.checks, then run the commands the host
 # types on the console, one per line, "COMMAND TOKEN"; each answer ends with
 # "@@ ok TOKEN". Commands: fns (every PCI function), drivers (each function's
-# driver, cheaper), disks, dhcp, report.
+# driver, cheaper), disks, dhcp, nics, health, report.
 # For tests that keep one guest alive across migrations and hotplug.
 serve() {
     echo "@@ serving"
@@ -184,6 +229,8 @@ serve() {
                 done ;;
             disks) check_disks ;;
             dhcp) check_dhcp ;;
+            nics) check_nics ;;
+            health) check_health ;;
             report) report ;;
             "") continue ;;
             *) echo "@@ unknown-command $cmd" ;;
@@ -207,10 +254,12 @@ case $MODE in
             case $c in
                 disks) check_disks ;;
                 dhcp) check_dhcp ;;
+                nics) check_nics ;;
                 hotplug) check_hotplug ;;
                 *) echo "@@ unknown-check $c" ;;
             esac
         done
+        check_health
         [ "$MODE" = serve ] && serve
         ;;
 esac

@@ -148,9 +148,18 @@ QMP = [
     ("bus that does not exist", "device_add",
      {"driver": "virtio-rng-pci", "bus": "nosuchbus"},
      "Bus 'nosuchbus' not found"),
-    ("root port with a chassis/slot in use", "device_add",
-     {"driver": RP, "id": "x", "chassis": 1, "slot": 2},
-     "PCI Express chassis 1 slot 2 is already in use"),
+    ("root port hot-plugged onto pcie.0", "device_add",
+     {"driver": RP, "id": "x", "chassis": 9, "slot": 9},
+     "pcie-root-port cannot be hot-plugged into bus 'pcie.0'"),
+    ("PCIe switch hot-plugged onto pcie.0", "device_add",
+     {"driver": "x3130-upstream", "id": "x"},
+     "x3130-upstream cannot be hot-plugged into bus 'pcie.0'"),
+    ("PCIe-to-PCI bridge hot-plugged onto pcie.0", "device_add",
+     {"driver": "pcie-pci-bridge", "id": "x"},
+     "pcie-pci-bridge cannot be hot-plugged into bus 'pcie.0'"),
+    ("switch downstream port hot-plugged below the upstream port", "device_add",
+     {"driver": "xio3130-downstream", "id": "x", "bus": "up", "chassis": 9},
+     "Bus 'up' does not support hotplugging"),
     ("into an occupied root port", "device_add",
      {"driver": "virtio-rng-pci", "id": "x", "bus": "rp1"},
      "slot 0 function 0 already occupied by virtio-net-pci"),
@@ -303,6 +312,9 @@ def main():
         check(g.fns() == fns0,
               "the guest answers and sees the same %d PCI functions" %
               len(fns0))
+        bad = g.health_problems()
+        check(not bad, "the guest kernel stayed healthy%s" %
+              (" (%s)" % "; ".join(bad) if bad else ""))
         check(g.stop() == 0, "QEMU quits cleanly")
         bad = [b for b in BAD_OUTPUT if b in g.stderr()]
         check(not bad, "no abort or sanitizer report on QEMU's stderr")

@@ -10,15 +10,25 @@ reports (scripts/guest-init.sh, lines starting with "@@"):
      from the PCIe capability, 4096-byte config space for PCIe functions,
      AER, bound drivers), disk contents through virtio-blk behind a root
      port and NVMe behind a switch, a DHCP lease on virtio-net, and native
-     hotplug into the empty root port (device_add: pciehp brings the device
-     up with its driver; device_del: the guest releases it, DEVICE_DELETED);
+     hotplug of a two-function device into the empty root port (device_add
+     of function 1, then 0: pciehp brings both up with their driver and
+     MSI-X; device_del: the guest releases both, DEVICE_DELETED);
   2. pseries-pcie, VOF: the same topology, disks;
-  3. pseries (legacy), SLOF: the same endpoints on pci.0, drivers, disks.
+  3. pseries-pcie with INTx only (pci=nomsi), SLOF and VOF, plus an e1000
+     behind a root port: every function without MSI-X, disks read back,
+     a DHCP lease on each of the three NICs (virtio-net behind a root port,
+     the e1000s, which need their I/O BAR, behind the PCIe-to-PCI bridge
+     and behind a root port), and the hotplug of 1. with INTx;
+  4. pseries (legacy), SLOF: the same endpoints on pci.0, drivers, disks.
+Every run also fails on a guest kernel Oops, BUG, WARNING, panic, hung
+task or bad access (the guest greps its whole kernel log: "@@ health"),
+and on a module that failed to load.
 Failures print the guest console. Boot times are printed, not asserted.
 """
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -75,8 +85,25 @@ def check(cond, what):
     return cond
 
 
+# An INTx-only variant of the demo topology also has an e1000 (I/O BAR)
+# behind a root port; the empty root port stays at bus 7.
+INTX_EXTRA_ARGS = ["-netdev", "user,id=n2",
+                   "-device", "pcie-root-port,id=rp5,chassis=1,slot=5,addr=7.0",
+                   "-device", "e1000,netdev=n2,bus=rp5"]
+INTX_TOPOLOGY = dict(PCIE_TOPOLOGY)
+INTX_TOPOLOGY.update({
+    "0000:00:07.0": ("0x1b36:0x000c", 4096, "Root Port", "pcieport", "yes"),
+    "0000:08:00.0": ("0x8086:0x100e", 256, "conventional", "e1000", "no"),
+})
+
+# What the guest kernel must never print (it prints at most errors to the
+# console; "@@ health" covers the whole log)
+CONSOLE_BAD = re.compile(r"Kernel panic|Oops:|BUG:|WARNING: CPU|Call Trace:|"
+                         r"blocked for more than|Unable to handle kernel")
+
+
 def parse_fn(line):
-    # "@@ fn BDF id=V:D class=C config=N type="T" driver=D aer=A"
+    # "@@ fn BDF id=V:D class=C config=N type="T" driver=D aer=A msix=M"
     head, rest = line.split(" id=", 1)
     bdf = head.split()[-1]
     fields = {}
@@ -85,6 +112,7 @@ def parse_fn(line):
     fields["type"] = rest.split('type="')[1].split('"')[0]
     fields["driver"] = rest.split("driver=")[1].split()[0]
     fields["aer"] = rest.split("aer=")[1].split()[0]
+    fields["msix"] = rest.split("msix=")[1].split()[0]
     return bdf, fields
 
 
@@ -92,7 +120,7 @@ class Guest:
     running = []
 
     def __init__(self, qemu, guest, topo_script, workdir, name, machine,
-                 checks):
+                 checks, extra_args=(), append=""):
         self.name = name
         self.log = os.path.join(workdir, name + ".console.log")
         self.qmp_path = os.path.join(workdir, name + ".qmp")
@@ -104,7 +132,7 @@ class Guest:
              os.path.join(guest, "disk-a.img"),
              os.path.join(guest, "disk-b.img")],
             check=True, capture_output=True, text=True).stdout.split("\0")
-        args = [a for a in args if a]
+        args = [a for a in args if a] + list(extra_args)
         cmd = [qemu] + args + [
             "-display", "none", "-monitor", "none",
             "-serial", "file:" + self.log,
@@ -112,7 +140,7 @@ class Guest:
             "-kernel", os.path.join(guest, "vmlinux"),
             "-initrd", os.path.join(guest, "initramfs.gz"),
             "-append", "console=hvc0 quiet guest.mode=report guest.checks=" +
-            ",".join(checks)]
+            ",".join(checks) + (" " + append if append else "")]
         self.t0 = time.time()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
@@ -152,6 +180,13 @@ class Guest:
     def functions(self):
         return dict(parse_fn(ln) for ln in self.lines()
                     if ln.startswith("@@ fn "))
+
+    def console(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read().replace("\r", "")
+        except FileNotFoundError:
+            return ""
 
     def dump_console(self):
         with open(self.log, errors="replace") as f:
@@ -193,27 +228,57 @@ def check_disks(g, sums, names):
               (g.name, dev, img, sums[img][:12]))
 
 
-def hotplug(g):
-    """Native hotplug into the empty root port rp4 (bus 7)."""
+def hotplug(g, msix=True):
+    """Native hotplug of a two-function device into the empty root port rp4
+    (bus 7): function 1 first, then function 0, as PCI Express wants."""
     ready = g.wait_line("@@ hotplug-ready", 240)
     if not check(ready is not None, "%s: guest booted and is ready for "
                  "hotplug" % g.name):
         return
-    g.qmp.cmd("device_add", driver="virtio-net-pci", id="hp1", bus="rp4")
-    added = g.wait_line("@@ hotplug-added", 60)
-    check(added is not None and "0000:07:00.0" in added and
-          "driver=virtio-pci" in added and 'type="Endpoint"' in added and
-          "config=4096" in added and "msix=yes" in added,
-          "%s: device_add into the empty root port: pciehp brings up "
-          "07:00.0 with virtio-pci bound and MSI-X on (%s)" %
-          (g.name, added or "nothing"))
+    g.qmp.cmd("device_add", driver="virtio-rng-pci", id="hp1b", bus="rp4",
+              addr="0.1")
+    g.qmp.cmd("device_add", driver="virtio-net-pci", id="hp1", bus="rp4",
+              addr="0.0", multifunction=True)
+    every = g.wait_line("@@ hotplug-added-all", 60)
+    check(every is not None and
+          every.split()[1:] == ["0000:07:00.0", "0000:07:00.1"],
+          "%s: device_add of a two-function device into the empty root "
+          "port: the guest finds 07:00.0 and 07:00.1 (%s)" %
+          (g.name, every or "nothing"))
+    added = [ln for ln in g.lines() if ln.startswith("@@ hotplug-added ")]
+    for bdf in ("0000:07:00.0", "0000:07:00.1"):
+        ln = next((a for a in added if a.split()[2] == bdf), None)
+        check(ln is not None and "driver=virtio-pci" in ln and
+              'type="Endpoint"' in ln and "config=4096" in ln and
+              ("msix=%s" % ("yes" if msix else "no")) in ln,
+              "%s: pciehp brings up %s with virtio-pci bound, MSI-X %s (%s)" %
+              (g.name, bdf, "on" if msix else "off", ln or "nothing"))
     g.qmp.cmd("device_del", id="hp1")
-    removed = g.wait_line("@@ hotplug-removed", 60)
-    check(removed is not None and "0000:07:00.0" in removed,
-          "%s: device_del: the guest releases 07:00.0" % g.name)
-    ev = g.qmp.wait_event("DEVICE_DELETED",
-                          lambda d: d.get("device") == "hp1", 30)
-    check(ev is not None, "%s: QEMU emits DEVICE_DELETED for hp1" % g.name)
+    for bdf in ("0000:07:00.0", "0000:07:00.1"):
+        removed = g.wait_line("@@ hotplug-removed " + bdf, 60)
+        check(removed is not None,
+              "%s: device_del: the guest releases %s" % (g.name, bdf))
+    for dev in ("hp1", "hp1b"):
+        ev = g.qmp.wait_event("DEVICE_DELETED",
+                              lambda d, dev=dev: d.get("device") == dev, 30)
+        check(ev is not None, "%s: QEMU emits DEVICE_DELETED for %s" %
+              (g.name, dev))
+
+
+def check_health(g):
+    """The guest kernel stayed healthy and every module loaded."""
+    lines = g.lines()
+    bad = [ln for ln in lines if ln.startswith("@@ health-bad")]
+    check("@@ health ok" in lines and not bad,
+          "%s: guest kernel log free of Oops/BUG/WARNING/panic/hung task%s" %
+          (g.name, " (%s)" % bad[0] if bad else ""))
+    failed = [ln.split()[-1] for ln in lines
+              if ln.startswith("@@ insmod-failed")]
+    check(not failed, "%s: every guest module loaded%s" %
+          (g.name, " (failed: %s)" % " ".join(failed) if failed else ""))
+    m = CONSOLE_BAD.search(g.console())
+    check(m is None, "%s: guest console free of kernel errors%s" %
+          (g.name, " (%r)" % m.group(0) if m else ""))
 
 
 def run_pcie_slof(args, sums):
@@ -226,6 +291,7 @@ def run_pcie_slof(args, sums):
     check(lease is not None and lease.split()[-1] == "10.0.2.15",
           "pcie-slof: virtio-net behind a root port gets a DHCP lease "
           "(%s)" % (lease or "none"))
+    check_health(g)
     return g
 
 
@@ -234,7 +300,37 @@ def run_pcie_vof(args, sums):
     check(g.finish(), "pcie-vof: guest booted and powered off")
     check_topology(g, PCIE_TOPOLOGY)
     check_disks(g, sums, {"vda": "disk-a", "nvme0n1": "disk-b"})
+    check_health(g)
     return g
+
+
+def run_intx(args, sums, name, machine):
+    g = Guest(*args, name, machine, ["disks", "nics", "hotplug"],
+              INTX_EXTRA_ARGS, "pci=nomsi")
+    hotplug(g, msix=False)
+    check(g.finish(), "%s: guest booted and powered off" % name)
+    check_topology(g, INTX_TOPOLOGY)
+    msix = sorted(b for b, f in g.functions().items() if f["msix"] != "no")
+    check(not msix, "%s: no function uses MSI-X%s" %
+          (name, " (%s do)" % msix if msix else ""))
+    check_disks(g, sums, {"vda": "disk-a", "nvme0n1": "disk-b"})
+    leases = {ln.split()[3] for ln in g.lines()
+              if ln.startswith("@@ nic-lease") and ln.split()[-1] == "10.0.2.15"}
+    nics = [ln for ln in g.lines() if ln.startswith("@@ nic-")]
+    check(len([ln for ln in nics if ln.startswith("@@ nic-lease")]) == 3 and
+          leases == {"virtio_net", "e1000"},
+          "%s: the three NICs (virtio-net, two e1000) get a DHCP lease over "
+          "INTx (%s)" % (name, "; ".join(nics) or "none"))
+    check_health(g)
+    return g
+
+
+def run_pcie_slof_intx(args, sums):
+    return run_intx(args, sums, "pcie-slof-intx", "pseries-pcie")
+
+
+def run_pcie_vof_intx(args, sums):
+    return run_intx(args, sums, "pcie-vof-intx", "pseries-pcie,x-vof=on")
 
 
 def run_legacy(args, sums):
@@ -249,6 +345,7 @@ def run_legacy(args, sums):
           sorted(endpoints))
     check_topology(g, LEGACY_TOPOLOGY)
     check_disks(g, sums, {"vda": "disk-a", "nvme0n1": "disk-b"})
+    check_health(g)
     return g
 
 
@@ -260,7 +357,8 @@ def main():
     args = (qemu, guest, topo_script, workdir)
     sums = disk_sums(guest)
     guests = []
-    runs = [run_pcie_slof, run_pcie_vof, run_legacy]
+    runs = [run_pcie_slof, run_pcie_vof, run_pcie_slof_intx,
+            run_pcie_vof_intx, run_legacy]
     for run in runs:
         before = len(FAILURES)
         print(run.__name__ + ":")
@@ -281,7 +379,7 @@ def main():
             g.dump_console()
     print("boot to power-off, same kernel and endpoints (TCG, wall clock):")
     for g in guests:
-        print("  %-12s %5.1f s" % (g.name, g.seconds))
+        print("  %-14s %5.1f s" % (g.name, g.seconds))
     print("e2e guest tests: %s" %
           ("%d FAILED" % len(FAILURES) if FAILURES else "all passed"))
     return 1 if FAILURES else 0

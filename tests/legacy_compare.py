@@ -12,6 +12,10 @@ the same devices and compare, between the two:
     has (the patched binary may only add new types; they are listed).
 Any difference fails, with a diff.
 
+The series' fixes to pre-existing bugs change legacy machines only where
+they were broken; each has a configuration here whose differences must be
+exactly those of the fix (FIX_CASES), and nothing else may differ.
+
 usage: legacy_compare.py PRISTINE_BINARY PATCHED_BINARY WORKDIR
 """
 
@@ -42,6 +46,35 @@ DEVICES = [
 ]
 
 
+# The fixes at the front of the series that change what a legacy machine
+# looks like, each with a configuration that shows it, and the device tree
+# nodes the difference must stay under (everything else identical).
+FIX_CASES = [
+    ("hw/ppc/spapr_pci: number the buses of multifunction bridges",
+     ["-device", "pci-bridge,id=mb0,chassis_nr=3,addr=6.0,multifunction=on",
+      "-device", "pci-bridge,id=mb1,chassis_nr=4,addr=6.1",
+      "-device", "virtio-rng-pci,bus=mb0,addr=1.0",
+      "-device", "virtio-rng-pci,bus=mb1,addr=1.0"],
+     ("/pci@800000020000000/pci@6/", "/pci@800000020000000/pci@6,1/")),
+]
+
+
+def dts_paths(dts):
+    """(node path, line) for every line of a decompiled device tree."""
+    out, stack = [], []
+    for ln in dts:
+        t = ln.strip()
+        if t.endswith("{"):
+            stack.append(t[:-1].strip())
+            out.append(("/".join(stack).replace("//", "/") + "/", t))
+        elif t == "};":
+            out.append(("/".join(stack).replace("//", "/") + "/", t))
+            stack.pop()
+        else:
+            out.append(("/".join(stack).replace("//", "/") + "/", t))
+    return out
+
+
 def qom_tree(qmp, path):
     lines = []
     for prop in sorted(qmp.cmd("qom-list", path=path),
@@ -53,7 +86,8 @@ def qom_tree(qmp, path):
     return lines
 
 
-def snapshot(binary, machine, workdir, tag):
+def snapshot(binary, machine, workdir, tag, devices=None):
+    devices = DEVICES if devices is None else devices
     sock = os.path.join(workdir, "%s-%s.qmp" % (tag, machine))
     dtb = os.path.join(workdir, "%s-%s.dtb" % (tag, machine))
     for f in (sock, dtb):
@@ -62,7 +96,7 @@ def snapshot(binary, machine, workdir, tag):
     proc = subprocess.Popen([binary, "-M", machine, "-S", "-display", "none",
                              "-qmp", "unix:%s,server=on,wait=off" % sock,
                              "-serial", "none", "-monitor", "none"]
-                            + DEVICES,
+                            + devices,
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -137,6 +171,30 @@ def main():
         old = snapshot(pristine, machine, workdir, "pristine")
         new = snapshot(patched, machine, workdir, "patched")
         failures += compare(machine, old, new)
+    # The fixes: only what they fix differs
+    for fix, devices, under in FIX_CASES:
+        print("fix \"%s\", pseries-10.2:" % fix)
+        old = snapshot(pristine, "pseries-10.2", workdir, "fix-pristine",
+                       DEVICES + devices)
+        new = snapshot(patched, "pseries-10.2", workdir, "fix-patched",
+                       DEVICES + devices)
+        a = ["%s %s" % pl for pl in dts_paths(old["device tree"])]
+        b = ["%s %s" % pl for pl in dts_paths(new["device tree"])]
+        diff = [d for d in difflib.unified_diff(a, b, n=0, lineterm="")
+                if d[:1] in "+-" and d[:3] not in ("---", "+++")]
+        outside = [d for d in diff if not d[1:].startswith(tuple(under))]
+        if not diff or outside:
+            failures += 1
+            print("  FAIL: the device tree must differ below %s only; %s" %
+                  (" ".join(under), "it is identical" if not diff else
+                   "also: %s" % outside[:5]))
+        else:
+            print("  device tree: %d lines differ, all below %s, as the fix "
+                  "means" % (len(diff), " ".join(under)))
+            for d in diff[:12]:
+                print("    " + d)
+        old["device tree"] = new["device tree"] = []
+        failures += compare("pseries-10.2", old, new)
     # The comparison must be able to see a difference: the same checks on
     # pseries-pcie against pseries-10.2 of the patched binary must differ.
     print("self-check: pseries-pcie-10.2 vs pseries-10.2 (patched binary):")

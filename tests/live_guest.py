@@ -7,6 +7,7 @@ types commands on. Used by the migration, hotplug soak and bad-input tests.
     g.wait_serving()
     fns = g.fns()                 # {bdf: "@@ fn ..." line}
     g.disks(), g.dhcp()           # {disk: sha256}, [lease lines]
+    g.health_problems()           # [] if the guest kernel stayed healthy
     g.qmp.cmd("device_add", ...)
     g.stop()
 """
@@ -24,6 +25,12 @@ from qmp_client import QMP
 # scripts/guest-init.sh function_line()
 FN_RE = re.compile(r'@@ fn (\S+) id=(\S+) class=\S+ config=(\d+) '
                    r'type="([^"]*)" driver=(\S+)')
+
+
+# What the guest kernel must never print on its console ("@@ health", run
+# in the guest, looks at its whole kernel log)
+CONSOLE_BAD = re.compile(r"Kernel panic|Oops:|BUG:|WARNING: CPU|Call Trace:|"
+                         r"blocked for more than|Unable to handle kernel")
 
 
 class GuestError(Exception):
@@ -176,6 +183,19 @@ class LiveGuest:
         if any(ln.startswith("@@ dhcp-failed") for ln in out):
             return []
         return [ln for ln in out if ln.startswith("@@ dhcp-lease")]
+
+    def health_problems(self):
+        """What went wrong in the guest kernel: Oops, BUG, WARNING, panic,
+        hung task (its whole log, read by the guest), a module that did not
+        load, an error on the console; [] if nothing."""
+        bad = [ln for ln in self.command("health")
+               if ln.startswith("@@ health-bad")]
+        bad += [ln for ln in self.lines() if ln.startswith("@@ insmod-failed")]
+        with self.lock:
+            m = CONSOLE_BAD.search(self.text)
+        if m:
+            bad.append("console: " + m.group(0))
+        return bad
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:

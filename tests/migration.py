@@ -60,6 +60,9 @@ def verify(g, ref, what):
     check(disks == ref[1] and len(disks) >= 1,
           "%s: disk contents read back (%s)" % (what, ", ".join(sorted(disks))))
     check(lease, "%s: DHCP lease on virtio-net" % what)
+    bad = g.health_problems()
+    check(not bad, "%s: guest kernel healthy%s" %
+          (what, " (%s)" % "; ".join(bad) if bad else ""))
 
 
 def migrate(src, qemu, guest_dir, workdir, name, args, uri):

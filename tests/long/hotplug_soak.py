@@ -130,6 +130,9 @@ def main():
                             (drcs0, drcs))
         if g.fns() != fns0:
             failures.append("the guest's functions changed")
+        bad = g.health_problems()
+        if bad:
+            failures.append("guest kernel: %s" % "; ".join(bad))
         print("end: %d peripherals, %d DR connectors, guest answers" %
               (len(periph), drcs))
         if g.stop() != 0:

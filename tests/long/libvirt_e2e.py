@@ -340,6 +340,10 @@ def scenario(label, vs, uri, env, extra_ctrl):
     check(any(ln.startswith("@@ dhcp-lease eth0 ") for ln in lines),
           label + ": guest got a DHCP lease on virtio-net")
     check("@@ done" in lines, label + ": guest finished its checks")
+    bad = [ln for ln in lines if ln.startswith(("@@ health-bad", "@@ insmod-failed"))]
+    check("@@ health ok" in lines and not bad,
+          label + ": guest kernel healthy, every module loaded%s" %
+          (" (%s)" % "; ".join(bad) if bad else ""))
     virsh(vs, uri, env, "undefine", DOM)
     return cmdline
 
