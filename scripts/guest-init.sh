@@ -112,11 +112,11 @@ check_nics() {
 }
 
 # The kernel's health: "@@ health ok", or one "@@ health-bad" line per
-# kernel message that says something went wrong (Oops, BUG, WARNING, panic,
-# hung task, bad access), from the whole kernel log, whatever the console's
-# log level let through.
+# kernel message that says something went wrong (Oops, BUG, a WARN() splat,
+# panic, hung task, an interrupt nobody handled, bad access), from the whole
+# kernel log, whatever the console's log level let through.
 check_health() {
-    bad=$(dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|Kernel panic|blocked for more than|hung_task|Unable to handle kernel|segfault' | head -5)
+    bad=$(dmesg | grep -E 'Oops|BUG:|WARNING: CPU|WARNING: at|cut here|Call Trace|Kernel panic|blocked for more than|hung_task|nobody cared|Unable to handle kernel|segfault' | head -5)
     if [ -n "$bad" ]; then
         echo "$bad" | while read -r l; do echo "@@ health-bad $l"; done
     else
@@ -152,6 +152,8 @@ check_hotplug() {
         function_line "$d" | sed 's/^@@ fn/@@ hotplug-added/'
     done
     echo "@@ hotplug-added-all$new"
+    # guest.hotplug=add-only: the host does not unplug
+    [ "$(arg guest.hotplug)" = add-only ] && return
     for d in $new; do
         i=0
         while [ $i -lt 300 ] && [ -e "/sys/bus/pci/devices/$d" ]; do

@@ -30,7 +30,8 @@ FN_RE = re.compile(r'@@ fn (\S+) id=(\S+) class=\S+ config=(\d+) '
 # What the guest kernel must never print on its console ("@@ health", run
 # in the guest, looks at its whole kernel log)
 CONSOLE_BAD = re.compile(r"Kernel panic|Oops:|BUG:|WARNING: CPU|Call Trace:|"
-                         r"blocked for more than|Unable to handle kernel")
+                         r"blocked for more than|nobody cared|"
+                         r"Unable to handle kernel")
 
 
 class GuestError(Exception):
