@@ -13,12 +13,13 @@ reports (scripts/guest-init.sh, lines starting with "@@"):
      hotplug of a two-function device into the empty root port (device_add
      of function 1, then 0: pciehp brings both up with their driver and
      MSI-X; device_del: the guest releases both, DEVICE_DELETED);
-  2. pseries-pcie, VOF: the same topology, disks;
+  2. pseries-pcie, VOF: the same topology, disks, the hotplug of 1.;
   3. pseries-pcie with INTx only (pci=nomsi), SLOF and VOF, plus an e1000
      behind a root port: every function without MSI-X, disks read back,
      a DHCP lease on each of the three NICs (virtio-net behind a root port,
      the e1000s, which need their I/O BAR, behind the PCIe-to-PCI bridge
-     and behind a root port), and the hotplug of 1. with INTx;
+     and behind a root port), and the hot-add of 1. with INTx (no unplug:
+     see hotplug());
   4. pseries (legacy), SLOF: the same endpoints on pci.0, drivers, disks.
 Every run also fails on a guest kernel Oops, BUG, WARNING, panic, hung
 task or bad access (the guest greps its whole kernel log: "@@ health"),
@@ -303,7 +304,8 @@ def run_pcie_slof(args, sums):
 
 
 def run_pcie_vof(args, sums):
-    g = Guest(*args, "pcie-vof", "pseries-pcie,x-vof=on", ["disks"])
+    g = Guest(*args, "pcie-vof", "pseries-pcie,x-vof=on", ["disks", "hotplug"])
+    hotplug(g)
     check(g.finish(), "pcie-vof: guest booted and powered off")
     check_topology(g, PCIE_TOPOLOGY)
     check_disks(g, sums, {"vda": "disk-a", "nvme0n1": "disk-b"})

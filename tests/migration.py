@@ -128,8 +128,10 @@ def pcie_family(qemu, guest_dir, topo_script, workdir, round_trips):
                for b, f in fns.items() if b.startswith("0000:07:")):
             break
         time.sleep(1)
-    check(any(b.startswith("0000:07:") for b in fns),
-          "pseries-pcie: the guest brought up the NIC hot-plugged into rp4")
+    check(any(f[0] == "0x1af4:0x1041" and f[3] == "virtio-pci"
+              for b, f in fns.items() if b.startswith("0000:07:")),
+          "pseries-pcie: the guest brought up the NIC hot-plugged into rp4, "
+          "virtio-pci bound")
     args_hp = args + ["-device", "virtio-net-pci,id=hp1,bus=rp4,netdev=n2"]
     ref = snapshot(g)
     check(ref[2], "pseries-pcie: DHCP lease before migration")

@@ -25,8 +25,15 @@ checker() {
 
 rc=0
 for m in pseries-10.2 pseries-9.2 pseries-8.0 pseries-5.0; do
-    "$UNPATCHED" -M "$m" -nodefaults -display none -dump-vmstate "$dir/$m.unpatched.json" 2>/dev/null
-    "$PATCHED" -M "$m" -nodefaults -display none -dump-vmstate "$dir/$m.patched.json" 2>/dev/null
+    rm -f "$dir/$m.unpatched.json" "$dir/$m.patched.json"
+    # A dump that fails must fail the test: the checker would report the
+    # same error for both comparisons, which compare as "nothing reported"
+    if ! "$UNPATCHED" -M "$m" -nodefaults -display none -dump-vmstate "$dir/$m.unpatched.json" 2>/dev/null ||
+       ! "$PATCHED" -M "$m" -nodefaults -display none -dump-vmstate "$dir/$m.patched.json" 2>/dev/null ||
+       ! "$PYTHON" -c 'import json, sys; [json.load(open(f)) for f in sys.argv[1:]]' \
+           "$dir/$m.unpatched.json" "$dir/$m.patched.json" 2>/dev/null; then
+        echo "FAIL: -dump-vmstate of $m failed or wrote no JSON"; rc=1; continue
+    fi
     out=$(checker "$dir/$m.unpatched.json" "$dir/$m.patched.json")
     if [ -n "$out" ]; then
         echo "FAIL: vmstate-static-checker $m, unpatched -> patched:"
