@@ -5,7 +5,7 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: all run console check check-long bench bad-input-doc deps fetch tree retree export build \
+.PHONY: all run console check check-long fuzz bench bad-input-doc deps fetch tree retree export build \
         firmware bisect-check upstream checkpatch help clean distclean
 
 all: build firmware
@@ -15,6 +15,7 @@ help:
 	@echo "make check      from nothing: deps, fetch, verify, apply, build, all tests"
 	@echo "make check-long make check, then sanitizers, fuzzing, 20 migration round trips,"
 	@echo "                the hotplug soak and the libvirt end-to-end test (about an hour)"
+	@echo "make fuzz       coverage-guided fuzzing under ASan/UBSan (FUZZ_SECONDS per target)"
 	@echo "make bench      start-up/FDT/config/boot/IO/RSS benchmarks -> build/bench/ (not in check)"
 	@echo "make console    the demo guest with an interactive shell"
 	@echo "make tree       create build/qemu (upstream + patches/)"
@@ -32,6 +33,8 @@ check:
 	bash $(S)/check.sh
 check-long:
 	bash $(S)/check-long.sh
+fuzz:
+	bash $(S)/fuzz.sh
 bench:
 	bash $(S)/bench.sh
 bad-input-doc:

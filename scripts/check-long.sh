@@ -7,6 +7,7 @@
 #     spapr-pcie-test, a 100,000-call RTAS fuzz run, qos-test's
 #     pseries-pcie tests, the bad-input matrix with a live guest and a
 #     live migration round trip;
+#   - a short 'make fuzz' (LONG_FUZZ_SECONDS, 30 s per target);
 #   - live migration with LONG_ROUND_TRIPS (20) round trips;
 #   - the hotplug soak, SOAK_CYCLES (200) device_add/device_del cycles;
 #   - tests/long/*.sh beyond those (the libvirt end-to-end test).
@@ -97,6 +98,8 @@ main() {
         tail -20 "$LOGS/asan-build.out"
         fail "asan-build (see $LOGS/asan-build.out)"
     fi
+    # a short 'make fuzz': every libFuzzer target and the topology fuzzer
+    run fuzz-short env FUZZ_SECONDS="${LONG_FUZZ_SECONDS:-30}" bash "$TOP/scripts/fuzz.sh"
     run migration-long env MIGRATION_ROUND_TRIPS="${LONG_ROUND_TRIPS:-20}" \
         bash "$TOP/tests/migration.sh"
     run hotplug-soak env SOAK_CYCLES="${SOAK_CYCLES:-200}" \

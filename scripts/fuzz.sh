@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# make fuzz: coverage-guided fuzzing of what a pseries guest or user can
+# reach, under AddressSanitizer and UndefinedBehaviorSanitizer.
+#
+#   - every generic-fuzz-pseries* libFuzzer target of qemu-fuzz-ppc64
+#     (config space and BARs of ports, bridges, SHPC and endpoints through
+#     RTAS; the guest's RTAS calls for PCI, MSI, EEH, DDW and hotplug),
+#     FUZZ_SECONDS each, FUZZ_JOBS (2) at a time, corpus kept in
+#     build/fuzz/corpus/<target> (seeded from tests/fuzz/corpus/<target>);
+#   - the seeded QMP/topology fuzzer (tests/fuzz/topology_fuzz.py) for
+#     FUZZ_SECONDS on each of the FUZZ_JOBS cores, against the same
+#     build's qemu-system-ppc64;
+#   - a table per target (executions, exec/s, new corpus units, coverage
+#     features, crashes) and llvm-cov's line coverage of the sPAPR PCI,
+#     DRC, PCIe, SHPC and bridge code over everything that ran.
+#
+# FUZZ_SECONDS defaults to 200: the whole run, 8 targets and the topology
+# fuzzer on 2 cores, is about 30 minutes after a warm build.  A crash,
+# sanitizer report or topology failure fails the run; its reproducer is in
+# build/fuzz/artifacts/<target>/.
+. "$(dirname "$0")/lib.sh"
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-200}
+FUZZ_JOBS=${FUZZ_JOBS:-2}
+FUZZ_SEED=${FUZZ_SEED:-$(date +%s)}
+FUZZ_OBJ=$BUILD/qemu-build-fuzz
+BIN=$FUZZ_OBJ/qemu-fuzz-ppc64
+QEMU=$FUZZ_OBJ/qemu-system-ppc64
+OUT=$BUILD/fuzz
+LLVM_BIN=/usr/lib/llvm-16/bin
+
+COV_FILES="hw/ppc/spapr_pci.c hw/ppc/spapr_pcie.c hw/ppc/spapr_drc.c
+           hw/pci/pcie.c hw/pci/pcie_port.c hw/pci/pcie_aer.c hw/pci/pcie_sriov.c
+           hw/pci/shpc.c hw/pci-bridge/*.c"
+
+export ASAN_OPTIONS=detect_leaks=0:print_summary=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+run_target() {
+    local t=$1 corpus=$OUT/corpus/$1 art=$OUT/artifacts/$1/
+    mkdir -p "$corpus" "$art"
+    if [ -d "$TOP/tests/fuzz/corpus/$t" ]; then
+        cp -n "$TOP/tests/fuzz/corpus/$t"/* "$corpus"/ 2>/dev/null || true
+    fi
+    LLVM_PROFILE_FILE=$OUT/profraw/$t-%p.profraw \
+        "$BIN" --fuzz-target="$t" "$corpus" -max_total_time="$FUZZ_SECONDS" \
+        -artifact_prefix="$art" -print_final_stats=1 -timeout=30 \
+        -rss_limit_mb=6144 -detect_leaks=0 -seed="$FUZZ_SEED" \
+        >"$OUT/logs/$t.log" 2>&1 || true
+}
+
+row() {
+    local t=$1 log=$OUT/logs/$1.log execs rate new cov crashes
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    new=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)
+    cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 | awk '{print $2 "/" $4}')
+    crashes=$(grep -cE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: (Address|Undefined)|deadly signal|Assertion .* failed|ERROR: libFuzzer' "$log" || true)
+    printf '%-34s %10s %7s %6s %13s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "${new:-?}" \
+        "${cov:-?}" "$crashes"
+    [ "$crashes" -eq 0 ] && [ -n "$execs" ]
+}
+
+coverage() {
+    local f files=() objs=()
+    "$LLVM_BIN/llvm-profdata" merge -sparse "$OUT"/profraw/*.profraw -o "$OUT/merged.profdata"
+    for f in $COV_FILES; do
+        for f in "$TREE"/$f; do files+=("$f"); done
+    done
+    [ -x "$QEMU" ] && objs=(-object "$QEMU")
+    "$LLVM_BIN/llvm-cov" report "$BIN" "${objs[@]}" -instr-profile="$OUT/merged.profdata" \
+        "${files[@]}" >"$OUT/coverage.txt"
+    # file, lines, missed, line coverage (llvm-cov's columns 8-10)
+    awk -v top="$TREE/" 'NR > 2 && /%/ {
+        name = $1; sub(top, "", name)
+        printf "  %-34s %6s lines %6s missed %8s\n", name, $8, $9, $10 }' "$OUT/coverage.txt"
+}
+
+main() {
+    need_root "make fuzz"
+    stage fuzz-build bash "$TOP/scripts/build-fuzz.sh"
+    rm -rf "$OUT/logs" "$OUT/profraw" "$OUT/topology"
+    mkdir -p "$OUT/logs" "$OUT/profraw"
+    local targets t failed=0
+    targets=$("$BIN" 2>&1 | grep -oE 'generic-fuzz-pseries[a-z0-9-]*' | sort -u)
+    [ -n "$targets" ] || die "no generic-fuzz-pseries targets in $BIN"
+    log "fuzzing $(echo "$targets" | wc -w) targets for ${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time (seed $FUZZ_SEED)"
+    export -f run_target
+    export BIN OUT FUZZ_SECONDS FUZZ_SEED TOP
+    # shellcheck disable=SC2016
+    stage fuzz-targets xargs -P "$FUZZ_JOBS" -n 1 bash -c 'run_target "$1"' _ <<<"$targets"
+    stage fuzz-topology env LLVM_PROFILE_FILE="$OUT/profraw/topology-%p.profraw" \
+        "$PYTHON" "$TOP/tests/fuzz/topology_fuzz.py" --qemu "$QEMU" --seed "$FUZZ_SEED" \
+        --seconds "$FUZZ_SECONDS" --jobs "$FUZZ_JOBS" --out "$OUT/topology" \
+        >"$OUT/logs/topology.log" 2>&1 || failed=1
+    echo
+    echo "== make fuzz (FUZZ_SECONDS=$FUZZ_SECONDS, seed $FUZZ_SEED) =="
+    printf '%-34s %10s %7s %6s %13s %8s\n' target executions exec/s new cov/ft crashes
+    for t in $targets; do row "$t" || failed=1; done
+    tail -3 "$OUT/logs/topology.log" | sed 's/^/  topology: /'
+    echo "== line coverage (llvm-cov, everything above) =="
+    coverage || warn "llvm-cov failed (see $OUT/coverage.txt)"
+    if [ $failed -ne 0 ]; then
+        echo "FAILED: see $OUT/logs and $OUT/artifacts"
+        return 1
+    fi
+    echo "no crash, sanitizer report or topology failure"
+}
+
+main "$@"
