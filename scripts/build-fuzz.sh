@@ -35,5 +35,8 @@ export QEMU_CONFIGURE_EXTRA="--cc=clang --cxx=clang++ --objcc=clang
     --enable-fuzzing --enable-asan --enable-ubsan --disable-docs --disable-werror
     --extra-cflags=-fprofile-instr-generate --extra-cflags=-fcoverage-mapping
     --extra-ldflags=-fprofile-instr-generate --extra-ldflags=-fuse-ld=lld"
-export QEMU_NINJA_TARGETS="qemu-fuzz-ppc64 qemu-system-ppc64"
+# (and the device trees firmware.sh installs next to the binaries)
+export QEMU_NINJA_TARGETS="qemu-fuzz-ppc64 qemu-system-ppc64 pc-bios/dtb/bamboo.dtb
+    pc-bios/dtb/canyonlands.dtb pc-bios/dtb/pegasos1.dtb pc-bios/dtb/pegasos2.dtb"
 bash "$TOP/scripts/build.sh"
+bash "$TOP/scripts/firmware.sh" "$QEMU_BUILD_DIR"

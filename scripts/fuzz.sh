@@ -7,7 +7,7 @@
 #     (config space and BARs of ports, bridges, SHPC and endpoints through
 #     RTAS; the guest's RTAS calls for PCI, MSI, EEH, DDW and hotplug),
 #     FUZZ_SECONDS each, FUZZ_JOBS (2) at a time, corpus kept in
-#     build/fuzz/corpus/<target> (seeded from tests/fuzz/corpus/<target>);
+#     build/fuzz/corpus/<target> (seeded by tests/fuzz/make_seeds.py);
 #   - the seeded QMP/topology fuzzer (tests/fuzz/topology_fuzz.py) for
 #     FUZZ_SECONDS on each of the FUZZ_JOBS cores, against the same
 #     build's qemu-system-ppc64;
@@ -40,13 +40,12 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_target() {
     local t=$1 corpus=$OUT/corpus/$1 art=$OUT/artifacts/$1/
     mkdir -p "$corpus" "$art"
-    if [ -d "$TOP/tests/fuzz/corpus/$t" ]; then
-        cp -n "$TOP/tests/fuzz/corpus/$t"/* "$corpus"/ 2>/dev/null || true
-    fi
+    # generated seeds (tests/fuzz/make_seeds.py), kept with the corpus
+    "$PYTHON" "$TOP/tests/fuzz/make_seeds.py" "$corpus" 32
     LLVM_PROFILE_FILE=$OUT/profraw/$t-%p.profraw \
         "$BIN" --fuzz-target="$t" "$corpus" -max_total_time="$FUZZ_SECONDS" \
         -artifact_prefix="$art" -print_final_stats=1 -timeout=30 \
-        -rss_limit_mb=6144 -detect_leaks=0 -seed="$FUZZ_SEED" \
+        -rss_limit_mb=6144 -detect_leaks=0 -seed="$FUZZ_SEED" -max_len=4096 \
         >"$OUT/logs/$t.log" 2>&1 || true
 }
 
@@ -87,7 +86,7 @@ main() {
     [ -n "$targets" ] || die "no generic-fuzz-pseries targets in $BIN"
     log "fuzzing $(echo "$targets" | wc -w) targets for ${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time (seed $FUZZ_SEED)"
     export -f run_target
-    export BIN OUT FUZZ_SECONDS FUZZ_SEED TOP
+    export BIN OUT FUZZ_SECONDS FUZZ_SEED TOP PYTHON
     # shellcheck disable=SC2016
     stage fuzz-targets xargs -P "$FUZZ_JOBS" -n 1 bash -c 'run_target "$1"' _ <<<"$targets"
     stage fuzz-topology env LLVM_PROFILE_FILE="$OUT/profraw/topology-%p.profraw" \
@@ -99,7 +98,7 @@ main() {
     printf '%-34s %10s %7s %6s %13s %8s\n' target executions exec/s new cov/ft crashes
     for t in $targets; do row "$t" || failed=1; done
     tail -3 "$OUT/logs/topology.log" | sed 's/^/  topology: /'
-    echo "== line coverage (llvm-cov, everything above) =="
+    echo "== line coverage under hw/ (llvm-cov, everything above) =="
     coverage || warn "llvm-cov failed (see $OUT/coverage.txt)"
     if [ $failed -ne 0 ]; then
         echo "FAILED: see $OUT/logs and $OUT/artifacts"

@@ -112,7 +112,7 @@ class Case:
     # -- topology ---------------------------------------------------------
     def topology(self):
         r = self.rng
-        self.family = r.choice(["pseries-pcie", "pseries"])
+        self.family = r.choice(self.args.family.split(","))
         root = "pcie.0" if self.family == "pseries-pcie" else "pci.0"
         self.buses = [root]        # buses devices can go on
         self.phbs = 1
@@ -459,6 +459,8 @@ def main():
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--family", default="pseries-pcie,pseries",
+                    help="machine families to draw from (comma-separated)")
     args = ap.parse_args()
     out = args.out or tempfile.mkdtemp(prefix="topology-fuzz.")
     os.makedirs(out, exist_ok=True)
