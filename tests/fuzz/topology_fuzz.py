@@ -51,6 +51,7 @@ BRIDGES = ["pcie-root-port", "pci-bridge", "pcie-pci-bridge",
 
 BUID = [0x800000020000000, 0x800000020000001]
 ARGS, RETS, WORK = 0x8000000, 0x8001000, 0x8002000
+SPAPR_PCI_BASE = 1 << 45    # PHB 0's windows: PCI address + this
 
 
 class Qtest:
@@ -108,6 +109,7 @@ class Case:
         self.deleted = set()    # ids QEMU reported deleted
         self.next_id = 0
         self.log = []
+        self.places = []        # (bus, "slot.fn") that held a device
 
     # -- topology ---------------------------------------------------------
     def topology(self):
@@ -151,9 +153,10 @@ class Case:
                 add("pcie-pci-bridge", r.choice(ports), "", True)
         if r.random() < 0.5:
             add("pci-bridge", root, ",chassis_nr=%d" % ch(), True)
-        for _ in range(r.randint(0, 4)):
+        for _ in range(r.randint(0, 5)):
             typ = r.choice(ENDPOINTS)
-            add(typ, r.choice(self.buses), self.endpoint_opts(typ, True))
+            self.cur_bus = r.choice(self.buses)
+            add(typ, self.cur_bus, self.endpoint_opts(typ, True))
         if r.random() < 0.05:   # now and then, an invalid option
             devs.append(r.choice(["-device pcie-root-port,bus=nosuch",
                                   "-device e1000,addr=0x20",
@@ -167,6 +170,7 @@ class Case:
         if r.random() < 0.5:
             o += ",addr=%d.%d" % (r.randint(0, 31) if r.random() < 0.2 else r.randint(0, 3),
                                   r.choice([0, 0, 0, 1, 2, 7]))
+            self.places.append((self.cur_bus, o.split("addr=")[1]))
         if r.random() < 0.2:
             o += ",multifunction=on"
         if typ == "nvme":
@@ -182,7 +186,10 @@ class Case:
         self.next_id += 1
         i = "h%d" % self.next_id
         args = {"driver": typ, "id": i, "bus": r.choice(self.buses + ["nosuch.0"])}
-        if r.random() < 0.6:
+        if self.places and r.random() < 0.4:
+            # where a device is or was: taken functions, stale connectors
+            args["bus"], args["addr"] = r.choice(self.places)
+        elif r.random() < 0.6:
             args["addr"] = "%d.%d" % (r.randint(0, 3) if r.random() < 0.8 else r.randint(0, 31),
                                       r.choice([0, 0, 1, 2, 7]))
         if r.random() < 0.3:
@@ -199,6 +206,8 @@ class Case:
             args["chassis_nr"] = 50 + self.next_id
         try:
             self.qmp.cmd("device_add", **args)
+            if "addr" in args:
+                self.places.append((args["bus"], args["addr"]))
             self.ids[i] = (typ, i if typ in BRIDGES else None)
             if typ in BRIDGES:
                 self.buses.append(i)
@@ -295,8 +304,11 @@ class Case:
         devs = self.pci_devices()
         if not devs:
             return "config: no device"
-        phb, d = r.choice(devs)
+        bridges = [x for x in devs if "pci_bridge" in x[1]]
+        phb, d = r.choice(bridges if bridges and r.random() < 0.5 else devs)
         bus, devfn = d["bus"], d["slot"] << 3 | d["function"]
+        # the slots of the devices behind a bridge, for its slot commands
+        behind = [x["slot"] for x in d.get("pci_bridge", {}).get("devices", [])] or [1]
         what = r.random()
         if "pci_bridge" in d and what < 0.5:
             exp = self.find_cap(phb, bus, devfn, 0x10)
@@ -308,10 +320,23 @@ class Case:
                     val |= 0x0038
                 self.cfg_write(phb, bus, devfn, exp + 0x18, 2, val)
                 return "pciehp %02x:%02x.%d SLTCTL=%#x" % (bus, devfn >> 3, devfn & 7, val)
+            if shpc is not None and phb == 0 and r.random() < 0.5:
+                # through the SHPC BAR, as Linux's shpchp does: map BAR 0
+                # (256 bytes) in the PHB's 32-bit window, enable memory
+                pci = 0x80000000 + (bus << 16) + (devfn << 8)
+                self.cfg_write(phb, bus, devfn, 0x10, 4, pci)
+                self.cfg_write(phb, bus, devfn, 0x04, 2, 0x0006)
+                reg = r.choice([0x14, 0x14, 0x14, r.randrange(0, 0x100, 2)])
+                val = (r.choice([0x03, 0x03, 0x01, 0x02, 0x13, r.getrandbits(8)]) |
+                       r.choice(behind) << 8) if reg == 0x14 else r.getrandbits(16)
+                # qtest writes in the guest's (big-endian) byte order
+                swapped = ((val & 0xff) << 8) | (val >> 8)
+                self.qt.cmd("writew 0x%x 0x%x" % (SPAPR_PCI_BASE + pci + reg, swapped))
+                return "shpc-bar %02x:%02x.%d [%#x]=%#x" % (bus, devfn >> 3, devfn & 7, reg, val)
             if shpc is not None:
                 sel = r.choice([5, 5, 5, 2, 3, 4, 8, 9, r.randint(0, 0x40)])
-                val = r.choice([0x0103, 0x0101, 0x0102, 0x0203, 0x0202, 0x0003,
-                                r.getrandbits(32)]) if sel == 5 else r.getrandbits(32)
+                val = (r.choice([0x03, 0x03, 0x01, 0x02, 0x13, r.getrandbits(8)]) |
+                       r.choice(behind) << 8) if sel == 5 else r.getrandbits(32)
                 self.cfg_write(phb, bus, devfn, shpc + 2, 1, sel)
                 self.cfg_write(phb, bus, devfn, shpc + 4, 4, val)
                 return "shpc %02x:%02x.%d dword %#x=%#x" % (bus, devfn >> 3, devfn & 7, sel, val)
