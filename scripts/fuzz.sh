@@ -15,13 +15,13 @@
 #     features, crashes) and llvm-cov's line coverage of the sPAPR PCI,
 #     DRC, PCIe, SHPC and bridge code over everything that ran.
 #
-# FUZZ_SECONDS defaults to 200: the whole run, 8 targets and the topology
+# FUZZ_SECONDS defaults to 360: the whole run, 8 targets and the topology
 # fuzzer on 2 cores, is about 30 minutes after a warm build.  A crash,
 # sanitizer report or topology failure fails the run; its reproducer is in
 # build/fuzz/artifacts/<target>/.
 . "$(dirname "$0")/lib.sh"
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-200}
+FUZZ_SECONDS=${FUZZ_SECONDS:-360}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 FUZZ_SEED=${FUZZ_SEED:-$(date +%s)}
 FUZZ_OBJ=$BUILD/qemu-build-fuzz

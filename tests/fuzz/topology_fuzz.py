@@ -412,7 +412,7 @@ class Case:
         topo = self.topology()
         cmd = [self.args.qemu, "-accel", "qtest", "-display", "none", "-m", "512M",
                "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
-               "-qtest", "unix:%s,server=on,wait=off" % qt_path,
+               "-qtest", "unix:%s,server=on,wait=off" % qt_path, "-qtest-log", "/dev/null",
                "-blockdev", "null-co,node-name=nd", ] + topo
         self.log.append(" ".join(cmd))
         err = open(os.path.join(self.dir, "stderr"), "w+")
@@ -425,7 +425,7 @@ class Case:
                 p.wait(timeout=60)
                 err.seek(0)
                 text = err.read()
-                if p.returncode == 1 and "qemu-system-ppc64:" in text and \
+                if p.returncode == 1 and text.strip() and \
                         not any(b in text for b in BAD):
                     return True, "start-up refused cleanly: " + text.strip().splitlines()[-1]
                 return False, "QEMU did not start (rc %s): %s" % (p.returncode, text[-2000:])
@@ -489,7 +489,8 @@ def main():
     args = ap.parse_args()
     out = args.out or tempfile.mkdtemp(prefix="topology-fuzz.")
     os.makedirs(out, exist_ok=True)
-    deadline = time.time() + args.seconds
+    start = time.time()
+    deadline = start + args.seconds
     n = args.case
     runs = fails = steps = 0
     running = {}
@@ -508,8 +509,9 @@ def main():
                 if ok:
                     shutil.rmtree(wd, ignore_errors=True)
                 else:
-                    print("FAIL case %d:%d (--seed %d --case %d --cases 1): %s [%s]" %
-                          (args.seed, n, args.seed, n, why.strip()[-1500:], wd), flush=True)
+                    print("FAIL case %d:%d after %ds (--seed %d --case %d --cases 1): %s [%s]" %
+                          (args.seed, n, time.time() - start, args.seed, n,
+                           why.strip()[-1500:], wd), flush=True)
                 os._exit((0 if ok else 1) | min(len(c.log), 120) << 1)
             running[pid] = n
             n += 1
