@@ -18,9 +18,10 @@ the qtest accelerator, then runs a random sequence of:
 
 Every step must end in success or a clean error.  QEMU must never die,
 abort, assert or print a sanitizer report; and after each case's final
-reset and quit, no device is leaked: every device QEMU reported deleted is
-gone from the QOM tree, every device still in /machine/peripheral is one
-QEMU did not report deleted, and QEMU exits 0.
+reset and quit, no device or DR connector is leaked: every device QEMU
+reported deleted is gone from the QOM tree, every device still in
+/machine/peripheral is one QEMU did not report deleted, every DR connector
+the DRC container lists resolves, and QEMU exits 0.
 
 A case is reproduced by its seed: --seed S --case N --cases 1.
 """
@@ -471,6 +472,15 @@ class Case:
         for i in sorted(present):
             if i not in self.ids:
                 return "unknown device %s in the QOM tree" % i
+        # every DR connector the container lists must still exist (the
+        # first of each bus's 256 is enough: they come and go together)
+        for x in self.qmp.cmd("qom-list", path="/dr-connector"):
+            if not x["type"].startswith("link<") or int(x["name"], 16) & 0xff:
+                continue
+            try:
+                self.qmp.cmd("qom-get", path="/dr-connector/" + x["name"], property="index")
+            except QMPError as e:
+                return "DR connector %s listed but gone: %s" % (x["name"], e)
         return ""
 
 
