@@ -56,13 +56,14 @@ row() {
     new=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 | awk '{print $2 "/" $4}')
     crashes=$(grep -cE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: (Address|Undefined)|deadly signal|Assertion .* failed|ERROR: libFuzzer' "$log" || true)
-    printf '%-34s %10s %7s %6s %13s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "${new:-?}" \
+    printf '%-40s %10s %7s %6s %13s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "${new:-?}" \
         "${cov:-?}" "$crashes"
     [ "$crashes" -eq 0 ] && [ -n "$execs" ]
 }
 
 coverage() {
     local f files=() objs=()
+    rm -f "$OUT/merged.profdata" "$OUT/coverage.txt"
     "$LLVM_BIN/llvm-profdata" merge -sparse "$OUT"/profraw/*.profraw -o "$OUT/merged.profdata"
     for f in $COV_FILES; do
         for f in "$TREE"/$f; do files+=("$f"); done
@@ -89,13 +90,14 @@ main() {
     export BIN OUT FUZZ_SECONDS FUZZ_SEED TOP PYTHON
     # shellcheck disable=SC2016
     stage fuzz-targets xargs -P "$FUZZ_JOBS" -n 1 bash -c 'run_target "$1"' _ <<<"$targets"
-    stage fuzz-topology env LLVM_PROFILE_FILE="$OUT/profraw/topology-%p.profraw" \
+    # %2m: the QEMU processes merge their profiles online into two files
+    stage fuzz-topology env LLVM_PROFILE_FILE="$OUT/profraw/topology-%2m.profraw" \
         "$PYTHON" "$TOP/tests/fuzz/topology_fuzz.py" --qemu "$QEMU" --seed "$FUZZ_SEED" \
         --seconds "$FUZZ_SECONDS" --jobs "$FUZZ_JOBS" --out "$OUT/topology" \
         >"$OUT/logs/topology.log" 2>&1 || failed=1
     echo
     echo "== make fuzz (FUZZ_SECONDS=$FUZZ_SECONDS, seed $FUZZ_SEED) =="
-    printf '%-34s %10s %7s %6s %13s %8s\n' target executions exec/s new cov/ft crashes
+    printf '%-40s %10s %7s %6s %13s %8s\n' target executions exec/s new cov/ft crashes
     for t in $targets; do row "$t" || failed=1; done
     tail -3 "$OUT/logs/topology.log" | sed 's/^/  topology: /'
     echo "== line coverage under hw/ (llvm-cov, everything above) =="
