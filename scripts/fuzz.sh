@@ -83,7 +83,7 @@ main() {
     rm -rf "$OUT/logs" "$OUT/profraw" "$OUT/topology"
     mkdir -p "$OUT/logs" "$OUT/profraw"
     local targets t failed=0
-    targets=$("$BIN" 2>&1 | grep -oE 'generic-fuzz-pseries[a-z0-9-]*' | sort -u)
+    targets=$(LLVM_PROFILE_FILE=/dev/null "$BIN" 2>&1 | grep -oE 'generic-fuzz-pseries[a-z0-9-]*' | sort -u)
     [ -n "$targets" ] || die "no generic-fuzz-pseries targets in $BIN"
     log "fuzzing $(echo "$targets" | wc -w) targets for ${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time (seed $FUZZ_SEED)"
     export -f run_target
