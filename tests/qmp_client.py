@@ -11,18 +11,25 @@ class QMPError(Exception):
     pass
 
 
+def connect_unix(path, timeout, what="QMP"):
+    """A socket connected to the UNIX socket QEMU listens on at path,
+    retrying until timeout seconds have passed (QEMU may still start)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    deadline = time.time() + timeout
+    while True:
+        try:
+            sock.connect(path)
+            return sock
+        except OSError:
+            if time.time() > deadline:
+                sock.close()
+                raise QMPError("cannot connect to %s at %s" % (what, path))
+            time.sleep(0.05)
+
+
 class QMP:
     def __init__(self, path, timeout=30):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise QMPError("cannot connect to QMP at " + path)
-                time.sleep(0.05)
+        self.sock = connect_unix(path, timeout)
         self.buf = b""
         self.events = []
         self._read(timeout)                 # greeting
