@@ -147,7 +147,7 @@ class Case:
         for _ in range(r.randint(0, 5)):
             typ = r.choice(ENDPOINTS)
             self.cur_bus = r.choice(self.buses)
-            add(typ, self.cur_bus, self.endpoint_opts(typ, True))
+            add(typ, self.cur_bus, self.endpoint_opts(typ))
         if r.random() < 0.05:   # now and then, an invalid option
             devs.append(r.choice(["-device pcie-root-port,bus=nosuch",
                                   "-device e1000,addr=0x20",
@@ -155,7 +155,7 @@ class Case:
                                   "-device xio3130-downstream,bus=%s" % root]))
         return ["-M", self.family, "-nodefaults"] + " ".join(devs).split()
 
-    def endpoint_opts(self, typ, cold):
+    def endpoint_opts(self, typ):
         r = self.rng
         o = ""
         if r.random() < 0.5:
