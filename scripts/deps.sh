@@ -6,11 +6,14 @@
 SOURCES=/etc/apt/sources.list.d/pseries-pcie.sources
 STAMP=$BUILD/.deps-done
 
-# Build and test dependencies from bookworm.
+# Build and test dependencies from bookworm. The cross compiler builds
+# SLOF (scripts/slof.sh); gdisk, grub-common (grub-mkimage) and e2fsprogs
+# assemble the boot disks (scripts/bootdisk.sh).
 PKGS="build-essential git make ninja-build pkg-config flex bison ccache
       libglib2.0-dev libpixman-1-dev libfdt-dev libslirp-dev zlib1g-dev
       python3-venv device-tree-compiler dpkg-dev xz-utils ca-certificates
-      python3-sphinx python3-sphinx-rtd-theme"
+      python3-sphinx python3-sphinx-rtd-theme
+      gcc-powerpc64-linux-gnu gdisk grub-common e2fsprogs"
 # QEMU 10.2 needs meson >= 1.5: bookworm-backports has it.
 BPO_PKGS="meson python3-pycotap"
 

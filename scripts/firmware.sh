@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Firmware for the built QEMU, from Debian's arch-independent packages.
+# Firmware for the built QEMU: SLOF built from source (scripts/slof.sh:
+# the tarball's roms/SLOF + slof-patches/), the rest from Debian's
+# arch-independent packages.
 # The +ds tarball carries no blobs; QEMU run from its build directory looks
 # in <build>/qemu-bundle/<prefix>/share/qemu, so the blobs go there and the
 # binary finds SLOF, VOF, skiboot, VGA BIOSes, NIC ROMs and the device
@@ -67,6 +69,9 @@ install_into() {
 }
 
 fetch
+# SLOF from source replaces Debian's prebuilt slof.bin (20230918, no NVMe).
+bash "$TOP/scripts/slof.sh" build
+cp -f "$BUILD/slof/boot_rom.bin" "$FIRMWARE/slof.bin"
 if [ $# -eq 0 ]; then
     set -- "$OBJ"
     [ -d "$UP_OBJ" ] && set -- "$@" "$UP_OBJ"

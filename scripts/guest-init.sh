@@ -75,6 +75,17 @@ check_disks() {
     done
 }
 
+# The disk the firmware booted (guest.bootdisk= from the disk's own
+# grub.cfg) and the sha256 of the first MiB of every virtio, SCSI and NVMe
+# disk: what SLOF and GRUB read, as Linux reads it back.
+check_bootdisk() {
+    echo "@@ bootdisk $(arg guest.bootdisk)"
+    for b in /sys/block/vd* /sys/block/sd* /sys/block/nvme*n*; do
+        [ -e "$b" ] || continue
+        echo "@@ disk-head ${b##*/} $(head -c 1048576 "/dev/${b##*/}" | sha256sum | cut -d' ' -f1)"
+    done
+}
+
 # DHCP on the virtio-net interface
 check_dhcp() {
     cat >/tmp/udhcpc.sh <<'EOF'
@@ -258,6 +269,7 @@ case $MODE in
                 dhcp) check_dhcp ;;
                 nics) check_nics ;;
                 hotplug) check_hotplug ;;
+                bootdisk) check_bootdisk ;;
                 *) echo "@@ unknown-check $c" ;;
             esac
         done

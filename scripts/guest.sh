@@ -16,7 +16,7 @@ GUEST_PKGS="busybox-static pciutils libpci3 libc6 libkmod2 zlib1g libudev1
             liblzma5 libzstd1 libssl3 libcap2 pci.ids"
 # Drivers that are modules in Debian's kernel (pcieport, pciehp and AER are
 # built in).
-GUEST_MODULES="virtio_pci virtio_blk virtio_net nvme e1000"
+GUEST_MODULES="virtio_pci virtio_blk virtio_net nvme e1000 virtio_scsi sd_mod"
 
 arch_ok() {
     dpkg --print-foreign-architectures | grep -qx ppc64el

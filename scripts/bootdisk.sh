@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Bootable ppc64el disk images from Debian packages only, for booting the
+# test guest from disk through SLOF -> GRUB -> Linux (no -kernel):
+#   GPT: partition 1 PReP boot (type 4100) holding GRUB's powerpc-ieee1275
+#   core image (grub-mkimage from grub-common, modules from
+#   grub-ieee1275-bin:ppc64el unpacked with dpkg-deb -x), partition 2 ext2
+#   /boot with the guest kernel, its initramfs and grub.cfg. Assembled with
+#   sgdisk, mke2fs -d and dd: no loop mounts, no root-only tools.
+#
+#   bootdisk.sh   -> build/bootdisk/boot-a.img, boot-b.img (raw)
+# The two images differ in their ext2 label (GRUB searches for its own) and
+# in guest.bootdisk=a|b on the kernel command line, so a test can tell which
+# one the firmware booted. Cached: rebuilt when the guest, the GRUB package
+# or this script change.
+. "$(dirname "$0")/lib.sh"
+
+OUT=$BUILD/bootdisk
+GRUB_DEBS=$DL/grub
+GRUB_PKG=grub-ieee1275-bin:ppc64el
+
+for tool in grub-mkimage sgdisk mke2fs; do
+    command -v "$tool" >/dev/null ||
+        die "$tool is missing: run 'make deps' (packages grub-common, gdisk, e2fsprogs)"
+done
+bash "$TOP/scripts/guest.sh" >/dev/null || die "cannot build the guest"
+GUEST=$BUILD/guest
+
+grub_ver=$(apt-cache policy "$GRUB_PKG" | sed -n 's/ *Candidate: //p')
+[ -n "$grub_ver" ] && [ "$grub_ver" != "(none)" ] ||
+    die "no candidate for $GRUB_PKG (run 'make deps': it adds the ppc64el architecture)"
+key=$( { echo "$grub_ver"; grub-mkimage --version; cat "$GUEST/.key"
+         sha256sum "$0" | cut -d' ' -f1; } | sha256sum | cut -d' ' -f1)
+if [ -f "$OUT/.key" ] && [ "$(cat "$OUT/.key")" = "$key" ] &&
+   [ -s "$OUT/boot-a.img" ] && [ -s "$OUT/boot-b.img" ]; then
+    log "boot disks up to date: $OUT"
+    exit 0
+fi
+
+rm -rf "$OUT" "$GRUB_DEBS"
+mkdir -p "$OUT" "$GRUB_DEBS"
+chmod 755 "$GRUB_DEBS"
+(cd "$GRUB_DEBS" && apt-get download -q "$GRUB_PKG") >"$GRUB_DEBS.log" 2>&1 ||
+    { tail -5 "$GRUB_DEBS.log" >&2; die "cannot download $GRUB_PKG"; }
+dpkg-deb -x "$GRUB_DEBS"/*.deb "$GRUB_DEBS/root"
+MODDIR=$GRUB_DEBS/root/usr/lib/grub/powerpc-ieee1275
+[ -f "$MODDIR/moddep.lst" ] || die "no powerpc-ieee1275 modules in $GRUB_PKG"
+
+# make_image NAME: boot-NAME.img
+make_image() {
+    local name=$1 label=pcieboot-$1 w=$OUT/work-$1
+    mkdir -p "$w/root/boot/grub"
+    cat >"$w/early.cfg" <<EOF
+search --no-floppy --label --set=root $label
+set prefix=(\$root)/boot/grub
+configfile \$prefix/grub.cfg
+EOF
+    cat >"$w/root/boot/grub/grub.cfg" <<EOF
+set timeout=0
+echo "GRUB: booting the test guest from disk $name (label $label)"
+menuentry "Debian test guest, disk $name" {
+    linux /boot/vmlinux console=hvc0 quiet guest.mode=report guest.checks=bootdisk guest.bootdisk=$name
+    initrd /boot/initramfs.gz
+}
+EOF
+    cp "$GUEST/vmlinux" "$GUEST/initramfs.gz" "$w/root/boot/"
+    grub-mkimage -d "$MODDIR" -O powerpc-ieee1275 -c "$w/early.cfg" \
+        -o "$w/core.elf" -p /boot/grub \
+        part_gpt part_msdos ext2 linux normal boot configfile search \
+        search_label echo ls
+    # ext2 sized to the files plus a quarter, in MiB
+    local kib mib
+    kib=$(du -sk "$w/root" | cut -f1)
+    mib=$(( (kib * 5 / 4) / 1024 + 8 ))
+    mke2fs -q -F -t ext2 -L "$label" -d "$w/root" "$w/boot.ext2" "${mib}M" >/dev/null
+    # 1 MiB for the GPT, 8 MiB PReP, the ext2, 1 MiB for the backup GPT
+    local img=$OUT/boot-$name.img first
+    rm -f "$img"
+    truncate -s $(( (1 + 8 + mib + 1) * 1024 * 1024 )) "$img"
+    sgdisk -n1:2048:+8M -t1:4100 -c1:PReP -n2:0:0 -t2:8300 -c2:boot "$img" >/dev/null
+    first=$(sgdisk -i2 "$img" | sed -n 's/^First sector: \([0-9]*\).*/\1/p')
+    [ -n "$first" ] || die "cannot read partition 2 of $img"
+    dd if="$w/core.elf" of="$img" bs=512 seek=2048 conv=notrunc status=none
+    dd if="$w/boot.ext2" of="$img" bs=512 seek="$first" conv=notrunc status=none
+    rm -rf "$w"
+    log "boot disk $img: $(( $(stat -c %s "$img") >> 20 )) MiB, GRUB $grub_ver, ext2 label $label"
+}
+
+make_image a
+make_image b
+rm -rf "$GRUB_DEBS/root"
+echo "$key" >"$OUT/.key"

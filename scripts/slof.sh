@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# SLOF, the pseries firmware, built from source: the roms/SLOF of the pinned
+# QEMU tarball (20251026, newer than Debian's prebuilt 20230918) plus the
+# SLOF series in slof-patches/ (an NVMe boot driver), with Debian's
+# powerpc64 cross compiler. firmware.sh installs the result as slof.bin.
+#
+#   slof.sh [build]        build/slof (created if missing) -> build/slof/boot_rom.bin
+#   slof.sh tree --verify  slof-patches/ applies on 'upstream' and equals build/slof HEAD
+#   slof.sh tree --reset   recreate build/slof (refused if it holds unexported work; FORCE=1)
+#   slof.sh export         format-patch upstream..HEAD of build/slof into slof-patches/
+#
+# Work on SLOF in build/slof (tag 'upstream' = the tarball's roms/SLOF),
+# commit there, then 'slof.sh export'. A build is skipped when the tree and
+# the compiler are those of the last one.
+. "$(dirname "$0")/lib.sh"
+
+SLOF_TREE=$BUILD/slof
+SLOF_PATCHES=$TOP/slof-patches
+SLOF_CROSS=${SLOF_CROSS:-powerpc64-linux-gnu-}
+SLOF_NAME="pseries-pcie tree"
+SLOF_EMAIL="tree@pseries-pcie.invalid"
+
+slof_patch_files() {
+    local p
+    for p in "$SLOF_PATCHES"/[0-9][0-9][0-9][0-9]-*.patch; do
+        [ -f "$p" ] || continue
+        case "$(basename "$p")" in 0000-*) continue ;; esac
+        printf '%s\n' "$p"
+    done
+}
+
+# The SLOF source of the verified tarball, as extracted in build/qemu
+# (our QEMU series does not touch roms/: checked here).
+slof_source() {
+    [ -d "$TREE/roms/SLOF" ] || die "$TREE/roms/SLOF missing: run 'make tree'"
+    git -C "$TREE" diff --quiet upstream HEAD -- roms/SLOF ||
+        die "the QEMU series changes roms/SLOF; SLOF changes belong in slof-patches/"
+    echo "$TREE/roms/SLOF"
+}
+
+slof_apply_series() {
+    local dir=$1 p n=0
+    while read -r p; do
+        if ! GIT_COMMITTER_DATE="$(sed -n 's/^Date: //p' "$p" | head -1)" \
+             git -C "$dir" am -q --committer-date-is-author-date "$p"; then
+            git -C "$dir" am --abort 2>/dev/null || true
+            die "patch $(basename "$p") does not apply on SLOF $(cat "$dir/VERSION") (tag 'upstream')"
+        fi
+        n=$((n + 1))
+    done < <(slof_patch_files)
+    log "applied $n SLOF patch(es) from slof-patches/"
+}
+
+slof_create() {
+    local src; src=$(slof_source)
+    [ -e "$SLOF_TREE" ] && die "$SLOF_TREE exists; use 'slof.sh tree --reset' to recreate it"
+    log "creating $SLOF_TREE from $src (SLOF $(cat "$src/VERSION"))"
+    cp -a "$src" "$SLOF_TREE"
+    git -C "$SLOF_TREE" init -q -b master
+    git -C "$SLOF_TREE" config user.name "$SLOF_NAME"
+    git -C "$SLOF_TREE" config user.email "$SLOF_EMAIL"
+    git -C "$SLOF_TREE" add -A -f .
+    GIT_AUTHOR_NAME="SLOF upstream" GIT_AUTHOR_EMAIL="slof@lists.ozlabs.org" \
+    GIT_COMMITTER_NAME="$SLOF_NAME" GIT_COMMITTER_EMAIL="$SLOF_EMAIL" \
+    GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
+        git -C "$SLOF_TREE" commit -q --no-verify -m "Import SLOF $(cat "$src/VERSION") (roms/SLOF of $QEMU_ORIG_TARBALL)"
+    git -C "$SLOF_TREE" tag upstream
+    slof_apply_series "$SLOF_TREE"
+}
+
+slof_unexported() {
+    local tmp; tmp=$(mktemp -d)
+    git -C "$SLOF_TREE" rev-list --reverse upstream..HEAD | while read -r c; do
+        git -C "$SLOF_TREE" show "$c" | git patch-id --stable | cut -d' ' -f1
+    done | sort >"$tmp/tree"
+    slof_patch_files | while read -r p; do git patch-id --stable <"$p" | cut -d' ' -f1; done |
+        sort >"$tmp/exported"
+    comm -23 "$tmp/tree" "$tmp/exported" | wc -l
+    rm -rf "$tmp"
+}
+
+slof_verify_tree() {
+    [ -d "$SLOF_TREE/.git" ] || die "$SLOF_TREE missing: run 'slof.sh tree'"
+    local wt=$BUILD/slof-verify-tree want have
+    git -C "$SLOF_TREE" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
+    git -C "$SLOF_TREE" worktree prune
+    git -C "$SLOF_TREE" worktree add -q --detach "$wt" upstream
+    slof_apply_series "$wt"
+    want=$(git -C "$wt" rev-parse 'HEAD^{tree}')
+    have=$(git -C "$SLOF_TREE" rev-parse 'HEAD^{tree}')
+    git -C "$SLOF_TREE" worktree remove --force "$wt"
+    [ "$want" = "$have" ] ||
+        die "build/slof HEAD differs from upstream + slof-patches/: 'slof.sh export' or 'slof.sh tree --reset'"
+    log "slof-patches/ applies cleanly on 'upstream' and matches build/slof HEAD"
+}
+
+cmd_tree() {
+    case "${1:-}" in
+        "") if [ -d "$SLOF_TREE/.git" ]; then log "$SLOF_TREE exists"; else slof_create; fi ;;
+        --verify) slof_verify_tree ;;
+        --reset)
+            if [ -d "$SLOF_TREE/.git" ] && [ -z "${FORCE:-}" ]; then
+                [ -z "$(git -C "$SLOF_TREE" status --porcelain --untracked-files=no)" ] ||
+                    die "$SLOF_TREE has uncommitted changes (FORCE=1 overrides)"
+                [ "$(slof_unexported)" -eq 0 ] ||
+                    die "$SLOF_TREE has commits not exported to slof-patches/ (FORCE=1 overrides)"
+            fi
+            rm -rf "$SLOF_TREE"
+            slof_create ;;
+        *) die "usage: slof.sh tree [--verify|--reset]" ;;
+    esac
+}
+
+cmd_export() {
+    [ -d "$SLOF_TREE/.git" ] || die "$SLOF_TREE missing: run 'slof.sh tree'"
+    [ -z "$(git -C "$SLOF_TREE" status --porcelain --untracked-files=no)" ] ||
+        warn "$SLOF_TREE has uncommitted changes: they are not exported"
+    local n tmp subject date
+    n=$(git -C "$SLOF_TREE" rev-list --count upstream..HEAD)
+    tmp=$(mktemp -d)
+    local fp=(--zero-commit --no-signature --no-numbered --subject-prefix=PATCH
+              --full-index -N --no-renames --no-base --output-directory "$tmp")
+    if [ "$n" -gt 0 ]; then
+        local cover=()
+        [ -f "$SLOF_PATCHES/cover-letter.txt" ] && cover=(--cover-letter --numbered)
+        git -C "$SLOF_TREE" -c core.abbrev=12 -c diff.noprefix=false -c format.signOff=false \
+            format-patch "${fp[@]}" "${cover[@]}" upstream..HEAD >/dev/null
+    fi
+    if [ -f "$tmp/0000-cover-letter.patch" ]; then
+        subject=$(head -1 "$SLOF_PATCHES/cover-letter.txt")
+        date=$(git -C "$SLOF_TREE" log -1 --format=%aD HEAD)
+        python3 - "$tmp/0000-cover-letter.patch" "$SLOF_PATCHES/cover-letter.txt" "$subject" "$date" <<'PY'
+import re, sys
+path, blurb_file, subject, date = sys.argv[1:]
+text = open(path).read()
+blurb = open(blurb_file).read().split('\n', 1)[1].strip('\n')
+text = text.replace('*** SUBJECT HERE ***', subject)
+text = text.replace('*** BLURB HERE ***', blurb)
+text = re.sub(r'^Date: .*$', 'Date: ' + date, text, count=1, flags=re.M)
+open(path, 'w').write(text)
+PY
+    fi
+    mkdir -p "$SLOF_PATCHES"
+    rm -f "$SLOF_PATCHES"/[0-9][0-9][0-9][0-9]-*.patch
+    cp "$tmp"/*.patch "$SLOF_PATCHES/" 2>/dev/null || true
+    rm -rf "$tmp"
+    log "exported $n patch(es) from $SLOF_TREE (upstream..HEAD) to slof-patches/"
+}
+
+cmd_build() {
+    command -v "${SLOF_CROSS}gcc" >/dev/null ||
+        die "${SLOF_CROSS}gcc missing: run 'make deps' (package gcc-powerpc64-linux-gnu)"
+    [ -d "$SLOF_TREE/.git" ] || slof_create
+    local key
+    key=$( { git -C "$SLOF_TREE" rev-parse 'HEAD^{tree}'
+             git -C "$SLOF_TREE" status --porcelain --untracked-files=no
+             git -C "$SLOF_TREE" diff
+             "${SLOF_CROSS}gcc" --version | head -1; } | sha256sum | cut -d' ' -f1)
+    if [ -f "$SLOF_TREE/.built-key" ] && [ "$(cat "$SLOF_TREE/.built-key")" = "$key" ] &&
+       [ -s "$SLOF_TREE/boot_rom.bin" ]; then
+        log "SLOF up to date: $SLOF_TREE/boot_rom.bin ($(git -C "$SLOF_TREE" describe --tags --always))"
+        return 0
+    fi
+    rm -f "$SLOF_TREE/.built-key"
+    log "building SLOF $(cat "$SLOF_TREE/VERSION") + $(git -C "$SLOF_TREE" rev-list --count upstream..HEAD) patch(es) with ${SLOF_CROSS}gcc"
+    make -C "$SLOF_TREE" CROSS="$SLOF_CROSS" -j"$(nproc)" qemu >"$BUILD/slof-build.log" 2>&1 ||
+        { tail -20 "$BUILD/slof-build.log" >&2; die "SLOF build failed (see $BUILD/slof-build.log)"; }
+    [ -s "$SLOF_TREE/boot_rom.bin" ] || die "SLOF build produced no boot_rom.bin"
+    echo "$key" >"$SLOF_TREE/.built-key"
+    log "SLOF built: $SLOF_TREE/boot_rom.bin ($(stat -c %s "$SLOF_TREE/boot_rom.bin") bytes)"
+}
+
+case "${1:-build}" in
+    build) cmd_build ;;
+    tree) shift; cmd_tree "$@" ;;
+    export) cmd_export ;;
+    *) die "usage: slof.sh [build]|tree [--verify|--reset]|export" ;;
+esac

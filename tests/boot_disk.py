@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Boot from disk: SLOF (built from source with the NVMe series in
+slof-patches/) -> GRUB -> Linux, no -kernel, on the patched QEMU.
+
+usage: boot_disk.py QEMU BOOTDISK_DIR WORKDIR
+
+The disks (scripts/bootdisk.sh) are GPT with a PReP partition holding
+GRUB and an ext2 /boot; boot-a and boot-b differ in the ext2 label and in
+guest.bootdisk=a|b on the kernel command line. Each case asserts the device
+SLOF loaded from ("Trying to load: from: PATH ... Successfully loaded"),
+that GRUB started the kernel of the expected disk (@@ bootdisk), that
+Linux reads back the first MiB of each disk as the host has it, and a
+healthy guest (no Oops/BUG/WARNING/panic/hung task, modules loaded):
+  1. pseries-pcie: virtio-blk behind a root port;
+  2. pseries-pcie: virtio-scsi behind a switch downstream port;
+  3. pseries-pcie: NVMe behind a root port;
+  4. pseries-pcie: NVMe behind a switch downstream port;
+  5. pseries (legacy): NVMe on pci.0;
+  6. pseries-pcie: two NVMe disks, bootindex picks the second (disk b);
+  7. pseries-pcie: fall-through, never a hang: bootindex 1 is an NVMe
+     controller without a namespace, 2 an NVMe disk whose partition table
+     is garbage, 3 a virtio-blk disk; SLOF says why each of the first two
+     is not bootable and boots the third;
+  8. pseries-pcie: two namespaces on one controller (nvme-ns devices), no
+     bootindex: SLOF lists both and boots namespace 1 (the "disk" alias).
+     (bootindex on an nvme-ns is not usable on any machine: QEMU reparents
+     the namespace to its nvme-subsys, which has no bus, so its boot path is
+     "/nvme-ns".)
+Runs two guests at a time (TCG, one vCPU each).
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_guest                                    # noqa: E402
+from e2e_guest import check                         # noqa: E402
+
+PHB = "/pci@800000020000000"
+PORT = ["-device", "pcie-root-port,id=rp1,chassis=1,slot=1"]
+PORT2 = ["-device", "pcie-root-port,id=rp2,chassis=2,slot=2"]
+PORT3 = ["-device", "pcie-root-port,id=rp3,chassis=3,slot=3"]
+SWITCH = PORT + ["-device", "x3130-upstream,id=up1,bus=rp1",
+                 "-device", "xio3130-downstream,id=dn1,bus=up1,chassis=4,slot=0"]
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def drive(ident, path):
+    # snapshot=on: one image serves every case, unchanged on the host
+    return ["-drive", "if=none,id=%s,file=%s,format=raw,snapshot=on" % (ident, path)]
+
+
+class DiskGuest:
+    def __init__(self, qemu, workdir, name, machine, args):
+        self.name = name
+        self.log = os.path.join(workdir, name + ".console.log")
+        if os.path.exists(self.log):
+            os.unlink(self.log)
+        self.cmd = [qemu, "-M", machine, "-m", "1G", "-nodefaults",
+                    "-display", "none", "-monitor", "none",
+                    "-serial", "file:" + self.log] + args
+        self.rc = None
+        self.seconds = None
+
+    def run(self, timeout=300):
+        t0 = time.time()
+        try:
+            p = subprocess.run(self.cmd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True,
+                               timeout=timeout)
+            self.rc, self.stderr = p.returncode, p.stderr
+        except subprocess.TimeoutExpired:
+            self.rc, self.stderr = "timeout", ""
+        self.seconds = time.time() - t0
+        return self
+
+    def console(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return ANSI.sub("", f.read().replace("\r", ""))
+        except FileNotFoundError:
+            return ""
+
+    def lines(self):
+        return [ln[ln.index("@@"):] for ln in self.console().split("\n")
+                if "@@" in ln]
+
+    def loaded_from(self):
+        """Every device SLOF tried, and the one it loaded from."""
+        text = self.console()
+        tried = re.findall(r"Trying to load: .*? from: (\S+) \.\.\.", text)
+        ok = re.search(r"from: (\S+) \.\.\. +Successfully loaded", text)
+        return tried, ok.group(1) if ok else None
+
+    def dump(self):
+        print("---- console of %s (%s) ----" % (self.name, self.log))
+        print("\n".join(self.console().split("\n")[-60:]))
+        print("---- end of console ----")
+
+
+def head_sum(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read(1 << 20)).hexdigest()
+
+
+def check_boot(g, want_path, want_disk, disks):
+    """disks: {linux name: image path} whose first MiB Linux must read."""
+    tried, loaded = g.loaded_from()
+    check(g.rc == 0, "%s: QEMU exited 0 after the guest powered off (%s)" %
+          (g.name, g.rc))
+    check(loaded is not None and re.fullmatch(want_path, loaded) is not None,
+          "%s: SLOF loaded from %s (%s; tried %s)" %
+          (g.name, want_path, loaded, tried))
+    bd = [ln.split()[-1] for ln in g.lines() if ln.startswith("@@ bootdisk")]
+    check(bd == [want_disk], "%s: GRUB booted the kernel of disk %s (%s)" %
+          (g.name, want_disk, bd))
+    heads = {ln.split()[2]: ln.split()[3] for ln in g.lines()
+             if ln.startswith("@@ disk-head ")}
+    for dev, img in disks.items():
+        check(heads.get(dev) == head_sum(img),
+              "%s: Linux reads %s back (first MiB, sha256)" % (g.name, dev))
+    e2e_guest.check_health(g)
+    check("@@ done" in g.lines(), "%s: guest reached the end of its checks" % g.name)
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    qemu, disks, workdir = sys.argv[1:]
+    os.makedirs(workdir, exist_ok=True)
+    a = os.path.join(disks, "boot-a.img")
+    b = os.path.join(disks, "boot-b.img")
+    # A disk whose protective MBR and GPT are garbage, GRUB's PReP intact
+    broken = os.path.join(workdir, "broken.img")
+    shutil.copyfile(a, broken)
+    with open(broken, "r+b") as f:
+        junk = b""
+        seed = b"broken"
+        while len(junk) < 34 * 512:
+            seed = hashlib.sha256(seed).digest()
+            junk += seed
+        f.write(junk[:34 * 512])
+
+    nvme_port = r"%s/pci@0/mass-storage@0(/namespace@1,0)?" % PHB
+    cases = [
+        ("pcie-virtio-blk-port", "pseries-pcie",
+         PORT + drive("d1", a) + ["-device", "virtio-blk-pci,bus=rp1,drive=d1"],
+         r"%s/pci@0/scsi@0" % PHB, "a", {"vda": a}),
+        ("pcie-virtio-scsi-switch", "pseries-pcie",
+         SWITCH + drive("d1", a) +
+         ["-device", "virtio-scsi-pci,id=scsi1,bus=dn1",
+          "-device", "scsi-hd,bus=scsi1.0,drive=d1"],
+         r"%s/pci@0/pci@0/pci@0/scsi@0/disk@[0-9a-f]+" % PHB, "a", {"sda": a}),
+        ("pcie-nvme-port", "pseries-pcie",
+         PORT + drive("d1", b) + ["-device", "nvme,bus=rp1,drive=d1,serial=boot1"],
+         nvme_port, "b", {"nvme0n1": b}),
+        ("pcie-nvme-switch", "pseries-pcie",
+         SWITCH + drive("d1", a) + ["-device", "nvme,bus=dn1,drive=d1,serial=boot1"],
+         r"%s/pci@0/pci@0/pci@0/mass-storage@0(/namespace@1,0)?" % PHB, "a",
+         {"nvme0n1": a}),
+        ("legacy-nvme-pci0", "pseries",
+         drive("d1", b) + ["-device", "nvme,drive=d1,serial=boot1,addr=5.0"],
+         r"%s/mass-storage@5(/namespace@1,0)?" % PHB, "b", {"nvme0n1": b}),
+        ("pcie-nvme-bootindex", "pseries-pcie",
+         PORT + PORT2 + drive("d1", a) + drive("d2", b) +
+         ["-device", "nvme,bus=rp1,drive=d1,serial=boot1,bootindex=2",
+          "-device", "nvme,bus=rp2,drive=d2,serial=boot2,bootindex=1"],
+         r"%s/pci@1/mass-storage@0" % PHB, "b", {"nvme0n1": a, "nvme1n1": b}),
+        ("pcie-fall-through", "pseries-pcie",
+         PORT + PORT2 + PORT3 + drive("d2", broken) + drive("d3", b) +
+         ["-device", "nvme,bus=rp1,serial=empty,bootindex=1",
+          "-device", "nvme,bus=rp2,drive=d2,serial=broken,bootindex=2",
+          "-device", "virtio-blk-pci,bus=rp3,drive=d3,bootindex=3"],
+         r"%s/pci@2/scsi@0" % PHB, "b", {"vda": b}),
+        ("pcie-nvme-two-namespaces", "pseries-pcie",
+         PORT + drive("d1", a) + drive("d2", b) +
+         ["-device", "nvme,id=nv1,bus=rp1,serial=ns",
+          "-device", "nvme-ns,bus=nv1,drive=d1,nsid=1",
+          "-device", "nvme-ns,bus=nv1,drive=d2,nsid=2"],
+         r"%s/pci@0/mass-storage@0/namespace@1,0" % PHB, "a",
+         {"nvme0n1": a, "nvme0n2": b}),
+    ]
+    guests = [DiskGuest(qemu, workdir, name, machine, args)
+              for name, machine, args, *_ in cases]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda g: g.run(), guests))
+
+    before = 0
+    for g, (name, _, _, path, disk, want) in zip(guests, cases):
+        print(name + ":")
+        check_boot(g, path, disk, want)
+        if name == "pcie-fall-through":
+            text = g.console()
+            check("NVMe: no usable namespace, not a boot device" in text and
+                  "NVMe: no namespace to boot from" in text,
+                  "%s: SLOF says the NVMe controller without a namespace is "
+                  "not a boot device" % name)
+            tried, _ = g.loaded_from()
+            check(len(tried) >= 3 and "pci@1/mass-storage@0" in tried[1],
+                  "%s: SLOF tried the broken NVMe disk before the virtio "
+                  "disk (%s)" % (name, tried))
+        if name == "pcie-nvme-two-namespaces":
+            text = g.console()
+            check("NVMe namespace 1: " in text and "NVMe namespace 2: " in text,
+                  "%s: SLOF lists both namespaces" % name)
+        if len(e2e_guest.FAILURES) > before:
+            g.dump()
+        before = len(e2e_guest.FAILURES)
+    print("SLOF -> GRUB -> Linux to power-off (TCG, wall clock, two at a time):")
+    for g in guests:
+        print("  %-26s %5.1f s" % (g.name, g.seconds))
+    print("boot-from-disk tests: %s" %
+          ("%d FAILED" % len(e2e_guest.FAILURES) if e2e_guest.FAILURES
+           else "all passed"))
+    return 1 if e2e_guest.FAILURES else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
