@@ -1067,7 +1067,13 @@ def report(res):
                  ratio(us, ub) if m != "pseries" else "", ps))
     w("")
 
-    # 7
+    L.extend(diskboot_section(res))
+    return "\n".join(L)
+
+
+def diskboot_section(res):
+    L = []
+    w = L.append
     db = res["diskboot"]
     w("## 7. Boot from disk: SLOF -> GRUB -> Linux, NVMe vs virtio-blk")
     w("")
@@ -1106,7 +1112,7 @@ def report(res):
            fmt(us, "s")[0], ratio(us, ub) if nv else "",
            us["n"] if us else 0))
     w("")
-    return "\n".join(L)
+    return L
 
 
 def plot(res, path):
@@ -1162,6 +1168,11 @@ def main():
         with open(os.path.join(OUT, "results.md"), "w") as f:
             f.write(md + "\n")
         plot(res, os.path.join(OUT, "startup.png"))
+        print(md)
+    elif only == ["diskboot"]:
+        md = "\n".join(diskboot_section(res))
+        with open(os.path.join(OUT, "results-diskboot.md"), "w") as f:
+            f.write(md + "\n")
         print(md)
     log("wrote %s/results.md, results.json, startup.png" % OUT)
     return 0

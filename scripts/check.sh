@@ -87,6 +87,18 @@ main() {
         fail "series applies on 'upstream' and matches build/qemu"; exit 1
     fi
     stage checkpatch checkpatch_series || true
+    # The SLOF series (slof-patches/): applies on the tarball's roms/SLOF,
+    # matches build/slof, passes the style check; built by the firmware stage.
+    if stage slof-series bash -c "bash '$TOP/scripts/slof.sh' tree && bash '$TOP/scripts/slof.sh' tree --verify"; then
+        pass "SLOF series applies on roms/SLOF and matches build/slof"
+    else
+        fail "SLOF series applies on roms/SLOF and matches build/slof"; exit 1
+    fi
+    if stage slof-checkpatch bash "$TOP/scripts/slof.sh" checkpatch; then
+        pass "SLOF series style (slof.sh checkpatch)"
+    else
+        fail "SLOF series style (slof.sh checkpatch)"
+    fi
     stage build bash "$TOP/scripts/build.sh" || { fail "build (patched)"; exit 1; }
     stage upstream-tree bash "$TOP/scripts/tree.sh" --upstream || { fail "upstream tree"; exit 1; }
     stage upstream-build bash "$TOP/scripts/build.sh" --upstream || { fail "build (pristine)"; exit 1; }

@@ -9,7 +9,10 @@
 #                     ('poweroff -f' or Ctrl-a x quits)
 # RUN_MACHINE selects the machine type (default: pseries-pcie; 'pseries'
 # boots the same endpoints on the legacy pci.0), RUN_FIRMWARE=vof boots
-# with VOF instead of SLOF.
+# with VOF instead of SLOF. RUN_BOOT=disk boots from disk instead of
+# -kernel: the NVMe disk behind the switch (on pci.0 for pseries) holds a
+# GPT/PReP/GRUB image (scripts/bootdisk.sh) and has bootindex=1; SLOF's
+# NVMe driver (slof-patches/) loads GRUB, GRUB the kernel.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/scripts/topology.sh"
 
@@ -25,6 +28,35 @@ prepare() {
     bash "$TOP/scripts/firmware.sh" "$OBJ"
     bash "$TOP/scripts/guest.sh"
     make_disks "$GUEST"
+    if [ "$BOOT" = disk ]; then bash "$TOP/scripts/bootdisk.sh"; fi
+}
+
+BOOT=${RUN_BOOT:-kernel}
+case $BOOT in
+    kernel|disk) ;;
+    *) die "RUN_BOOT=$BOOT: use RUN_BOOT=kernel (default) or RUN_BOOT=disk" ;;
+esac
+[ "$BOOT" = disk ] && [ "${RUN_FIRMWARE:-slof}" = vof ] &&
+    die "RUN_BOOT=disk needs SLOF: VOF boots only a kernel given with -kernel (drop RUN_FIRMWARE=vof)"
+
+# boot_args: TOPO with disk B replaced by the boot disk (read-only for the
+# run: snapshot=on), or the -kernel/-initrd/-append of the test guest
+boot_args() {
+    local mode=$1 i
+    if [ "$BOOT" = disk ]; then
+        topology "$machine" "$GUEST/disk-a.img" "$BUILD/bootdisk/boot-a.img"
+        for i in "${!TOPO[@]}"; do
+            case ${TOPO[$i]} in
+                if=none,id=db,*) TOPO[$i]+=",snapshot=on" ;;
+                nvme,serial=nvme0,drive=db*) TOPO[$i]+=",bootindex=1" ;;
+            esac
+        done
+        BOOT_ARGS=()
+    else
+        topology "$machine" "$GUEST/disk-a.img" "$GUEST/disk-b.img"
+        BOOT_ARGS=(-kernel "$GUEST/vmlinux" -initrd "$GUEST/initramfs.gz"
+                   -append "console=hvc0 quiet guest.mode=$mode")
+    fi
 }
 
 machine=$MACHINE
@@ -32,12 +64,11 @@ machine=$MACHINE
 
 demo() {
     local log=$BUILD/run-console.log t0 rc=0
-    topology "$machine" "$GUEST/disk-a.img" "$GUEST/disk-b.img"
-    log "booting $(cat "$GUEST/kernel-version") on $QEMU -M $machine (TCG, ${RUN_FIRMWARE:-slof})"
+    boot_args report
+    log "booting $(cat "$GUEST/kernel-version") on $QEMU -M $machine (TCG, ${RUN_FIRMWARE:-slof}, from ${BOOT})"
     t0=$(date +%s%N)
     timeout 300 "$QEMU" "${TOPO[@]}" -display none -serial "file:$log" -monitor none \
-        -kernel "$GUEST/vmlinux" -initrd "$GUEST/initramfs.gz" \
-        -append "console=hvc0 quiet guest.mode=report" || rc=$?
+        "${BOOT_ARGS[@]}" || rc=$?
     if [ "$rc" -ne 0 ] || ! grep -q '^@@ done' <(tr -d '\r' <"$log"); then
         tr -d '\r' <"$log" | tail -40 >&2
         die "the guest did not finish (QEMU exit $rc); console log: $log"
@@ -52,6 +83,12 @@ demo() {
         awk -F'|' 'BEGIN { printf "%-13s %-14s %6s  %-32s %-11s %s\n", "function", "vendor:device", "config", "type", "driver", "AER" }
                    { printf "%-13s %-14s %6s  %-32s %-11s %s\n", $1, $2, $3, $4, $5, $6 }'
     echo
+    if [ "$BOOT" = disk ]; then
+        echo "== firmware: $(tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' |
+            grep -a -o 'Trying to load: .* Successfully loaded' | head -1 | tr -s ' ')"
+        echo "== GRUB: $(tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' | grep -a -o 'GRUB: booting.*' | head -1)"
+        echo
+    fi
     local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
     log "guest $(tr -d '\r' <"$log" | sed -n 's/^@@ uname //p') powered off after $((ms / 1000)).$((ms % 1000 / 100)) s; console log: $log"
 }
@@ -59,10 +96,10 @@ demo() {
 prepare
 case "${1:-}" in
     --console)
-        topology "$machine" "$GUEST/disk-a.img" "$GUEST/disk-b.img"
-        exec "$QEMU" "${TOPO[@]}" -nographic -serial mon:stdio \
-            -kernel "$GUEST/vmlinux" -initrd "$GUEST/initramfs.gz" \
-            -append "console=hvc0 quiet guest.mode=shell" ;;
+        [ "$BOOT" = disk ] &&
+            warn "RUN_BOOT=disk: the disk's GRUB boots the guest in report mode (no shell); it powers off when done"
+        boot_args shell
+        exec "$QEMU" "${TOPO[@]}" -nographic -serial mon:stdio "${BOOT_ARGS[@]}" ;;
     "") demo ;;
     *) die "usage: $0 [--console]" ;;
 esac

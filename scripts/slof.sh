@@ -9,6 +9,7 @@
 #   slof.sh tree --verify  slof-patches/ applies on 'upstream' and equals build/slof HEAD
 #   slof.sh tree --reset   recreate build/slof (refused if it holds unexported work; FORCE=1)
 #   slof.sh export         format-patch upstream..HEAD of build/slof into slof-patches/
+#   slof.sh checkpatch     style of slof-patches/ (SLOF's conventions, see cmd_checkpatch)
 #
 # Work on SLOF in build/slof (tag 'upstream' = the tarball's roms/SLOF),
 # commit there, then 'slof.sh export'. A build is skipped when the tree and
@@ -148,6 +149,39 @@ PY
     log "exported $n patch(es) from $SLOF_TREE (upstream..HEAD) to slof-patches/"
 }
 
+# SLOF has no checkpatch of its own. QEMU's (--no-tree) checks whitespace,
+# line length, C style and the Signed-off-by; its SPDX and MAINTAINERS
+# warnings do not apply (SLOF files carry the BSD licence block, SLOF has no
+# MAINTAINERS file), so every new file must carry that block instead.
+cmd_checkpatch() {
+    local p out bad=0 f
+    [ -x "$TREE/scripts/checkpatch.pl" ] || die "$TREE/scripts/checkpatch.pl missing: run 'make tree'"
+    while read -r p; do
+        out=$("$TREE/scripts/checkpatch.pl" --no-tree "$p" 2>&1 |
+              awk '/^(ERROR|WARNING): Does new file .* need .SPDX-License-Identifier/ {skip=1; next}
+                   /^WARNING: added, moved or deleted file/ {skip=1; next}
+                   /^(ERROR|WARNING|CHECK):/ {skip=0}
+                   /^total:/ {skip=0}
+                   skip && /^$/ {skip=0; next}
+                   !skip' | grep -E -A4 '^(ERROR|WARNING)' || true)
+        for f in $(sed -n 's|^+++ b/||p' "$p"); do
+            if grep -q "^--- /dev/null" <(awk -v f="$f" '/^diff --git/ {on = index($0, " b/" f) > 0} on' "$p") &&
+               ! awk -v f="$f" '/^diff --git/ {on = index($0, " b/" f) > 0} on' "$p" |
+                   grep -q 'under the terms of the BSD License'; then
+                out+=$'\n'"ERROR: new file $f lacks SLOF's BSD licence block"
+            fi
+        done
+        grep -q '^Signed-off-by: ' "$p" || out+=$'\n'"ERROR: no Signed-off-by"
+        if [ -n "$out" ]; then
+            printf '== %s\n%s\n' "$(basename "$p")" "$out"
+            bad=1
+        else
+            log "$(basename "$p"): no style problems"
+        fi
+    done < <(slof_patch_files)
+    return $bad
+}
+
 cmd_build() {
     command -v "${SLOF_CROSS}gcc" >/dev/null ||
         die "${SLOF_CROSS}gcc missing: run 'make deps' (package gcc-powerpc64-linux-gnu)"
@@ -175,5 +209,6 @@ case "${1:-build}" in
     build) cmd_build ;;
     tree) shift; cmd_tree "$@" ;;
     export) cmd_export ;;
-    *) die "usage: slof.sh [build]|tree [--verify|--reset]|export" ;;
+    checkpatch) cmd_checkpatch ;;
+    *) die "usage: slof.sh [build]|tree [--verify|--reset]|export|checkpatch" ;;
 esac
