@@ -1174,7 +1174,9 @@ def main():
         with open(os.path.join(OUT, "results-diskboot.md"), "w") as f:
             f.write(md + "\n")
         print(md)
-    log("wrote %s/results.md, results.json, startup.png" % OUT)
+    log("wrote %s/%s" % (OUT, "results-diskboot.md, results.json"
+                         if only == ["diskboot"] else
+                         "results.md, results.json, startup.png"))
     return 0
 
 
