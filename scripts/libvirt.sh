@@ -16,6 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=../libvirt.lock
 . "$TOP/libvirt.lock"
+. "$TOP/scripts/series-lib.sh"
 
 LV_TREE=$BUILD/libvirt
 LV_OBJ=$BUILD/libvirt-build
@@ -32,14 +33,7 @@ LIBVIRT_BUILD_DEPS="gcc pkg-config ninja-build ccache libxml2-dev libxml2-utils 
 LV_NAME="Seed 2ba834b7 maintainers"
 LV_EMAIL="maintainers@users.noreply.r-seed-2ba834b7.example"
 
-lv_patch_files() {
-    local p
-    for p in "$LV_PATCHES"/[0-9][0-9][0-9][0-9]-*.patch; do
-        [ -f "$p" ] || continue
-        case "$(basename "$p")" in 0000-*) continue ;; esac
-        printf '%s\n' "$p"
-    done
-}
+lv_patch_files() { series_patch_files "$LV_PATCHES"; }
 
 cmd_deps() {
     local missing=() p
@@ -102,18 +96,7 @@ cmd_fetch() {
     die "cannot fetch $LIBVIRT_ORIG_TARBALL (sha256 $LIBVIRT_ORIG_SHA256); copy a tarball with that checksum to $LV_TARBALL"
 }
 
-lv_apply_series() {
-    local dir=$1 p n=0
-    while read -r p; do
-        if ! GIT_COMMITTER_DATE="$(sed -n 's/^Date: //p' "$p" | head -1)" \
-             git -C "$dir" am -q --committer-date-is-author-date "$p"; then
-            git -C "$dir" am --abort 2>/dev/null || true
-            die "patch $(basename "$p") does not apply on $LIBVIRT_ORIG_TOPDIR (tag 'upstream')"
-        fi
-        n=$((n + 1))
-    done < <(lv_patch_files)
-    log "applied $n patch(es) from libvirt-patches/"
-}
+lv_apply_series() { series_apply "$1" "$LV_PATCHES" "$LIBVIRT_ORIG_TOPDIR"; }
 
 lv_create() {
     [ -e "$LV_TREE" ] && die "$LV_TREE exists; use 'libvirt.sh tree --reset' to recreate it"
@@ -140,32 +123,13 @@ Orig tarball sha256 $LIBVIRT_ORIG_SHA256."
     lv_apply_series "$LV_TREE"
 }
 
-lv_unexported() {
-    local tmp; tmp=$(mktemp -d)
-    git -C "$LV_TREE" rev-list --reverse upstream..HEAD | while read -r c; do
-        git -C "$LV_TREE" show "$c" | git patch-id --stable | cut -d' ' -f1
-    done | sort >"$tmp/tree"
-    lv_patch_files | while read -r p; do git patch-id --stable <"$p" | cut -d' ' -f1; done |
-        sort >"$tmp/exported"
-    comm -23 "$tmp/tree" "$tmp/exported" | wc -l
-    rm -rf "$tmp"
-}
+lv_unexported() { series_unexported "$LV_TREE" "$LV_PATCHES"; }
 
 lv_verify_tree() {
     [ -d "$LV_TREE/.git" ] || die "$LV_TREE missing: run 'libvirt.sh tree'"
-    local wt=$BUILD/libvirt-verify-tree want have
-    git -C "$LV_TREE" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
-    git -C "$LV_TREE" worktree prune
-    git -C "$LV_TREE" worktree add -q --detach "$wt" upstream
-    lv_apply_series "$wt"
-    want=$(git -C "$wt" rev-parse 'HEAD^{tree}')
-    have=$(git -C "$LV_TREE" rev-parse 'HEAD^{tree}')
-    git -C "$LV_TREE" worktree remove --force "$wt"
-    [ "$want" = "$have" ] ||
-        die "build/libvirt HEAD differs from upstream + libvirt-patches/: 'libvirt.sh export' or 'libvirt.sh tree --reset'"
+    series_verify "$LV_TREE" "$LV_PATCHES" "$LIBVIRT_ORIG_TOPDIR"
     [ -z "$(git -C "$LV_TREE" status --porcelain)" ] ||
         warn "build/libvirt has uncommitted changes; they are built but are not in libvirt-patches/"
-    log "libvirt-patches/ applies cleanly on 'upstream' and matches build/libvirt HEAD"
 }
 
 cmd_tree() {
@@ -185,41 +149,7 @@ cmd_tree() {
     esac
 }
 
-cmd_export() {
-    [ -d "$LV_TREE/.git" ] || die "$LV_TREE missing: run 'libvirt.sh tree'"
-    [ -z "$(git -C "$LV_TREE" status --porcelain --untracked-files=no)" ] ||
-        warn "$LV_TREE has uncommitted changes: they are not exported"
-    local n tmp subject date
-    n=$(git -C "$LV_TREE" rev-list --count upstream..HEAD)
-    tmp=$(mktemp -d)
-    local fp=(--zero-commit --no-signature --no-numbered --subject-prefix=PATCH
-              --full-index -N --no-renames --no-base --output-directory "$tmp")
-    if [ "$n" -gt 0 ]; then
-        local cover=()
-        [ -f "$LV_PATCHES/cover-letter.txt" ] && cover=(--cover-letter --numbered)
-        git -C "$LV_TREE" -c core.abbrev=12 -c diff.noprefix=false -c format.signOff=false \
-            format-patch "${fp[@]}" "${cover[@]}" upstream..HEAD >/dev/null
-    fi
-    if [ -f "$tmp/0000-cover-letter.patch" ]; then
-        subject=$(head -1 "$LV_PATCHES/cover-letter.txt")
-        date=$(git -C "$LV_TREE" log -1 --format=%aD HEAD)
-        python3 - "$tmp/0000-cover-letter.patch" "$LV_PATCHES/cover-letter.txt" "$subject" "$date" <<'PY'
-import re, sys
-path, blurb_file, subject, date = sys.argv[1:]
-text = open(path).read()
-blurb = open(blurb_file).read().split('\n', 1)[1].strip('\n')
-text = text.replace('*** SUBJECT HERE ***', subject)
-text = text.replace('*** BLURB HERE ***', blurb)
-text = re.sub(r'^Date: .*$', 'Date: ' + date, text, count=1, flags=re.M)
-open(path, 'w').write(text)
-PY
-    fi
-    mkdir -p "$LV_PATCHES"
-    rm -f "$LV_PATCHES"/[0-9][0-9][0-9][0-9]-*.patch
-    cp "$tmp"/*.patch "$LV_PATCHES/" 2>/dev/null || true
-    rm -rf "$tmp"
-    log "exported $n patch(es) from $LV_TREE (upstream..HEAD) to libvirt-patches/"
-}
+cmd_export() { series_export "$LV_TREE" "$LV_PATCHES"; }
 
 # The tests and the mock libraries they LD_PRELOAD (VIR_TEST_MAIN_PRELOAD).
 LV_TEST_TARGETS=(tests/qemuxmlconftest tests/qemucapabilitiestest tests/qemucapsprobe

@@ -15,21 +15,13 @@
 # commit there, then 'slof.sh export'. A build is skipped when the tree and
 # the compiler are those of the last one.
 . "$(dirname "$0")/lib.sh"
+. "$TOP/scripts/series-lib.sh"
 
 SLOF_TREE=$BUILD/slof
 SLOF_PATCHES=$TOP/slof-patches
 SLOF_CROSS=${SLOF_CROSS:-powerpc64-linux-gnu-}
 SLOF_NAME="pseries-pcie tree"
 SLOF_EMAIL="tree@pseries-pcie.invalid"
-
-slof_patch_files() {
-    local p
-    for p in "$SLOF_PATCHES"/[0-9][0-9][0-9][0-9]-*.patch; do
-        [ -f "$p" ] || continue
-        case "$(basename "$p")" in 0000-*) continue ;; esac
-        printf '%s\n' "$p"
-    done
-}
 
 # The SLOF source of the verified tarball, as extracted in build/qemu
 # (our QEMU series does not touch roms/: checked here).
@@ -38,19 +30,6 @@ slof_source() {
     git -C "$TREE" diff --quiet upstream HEAD -- roms/SLOF ||
         die "the QEMU series changes roms/SLOF; SLOF changes belong in slof-patches/"
     echo "$TREE/roms/SLOF"
-}
-
-slof_apply_series() {
-    local dir=$1 p n=0
-    while read -r p; do
-        if ! GIT_COMMITTER_DATE="$(sed -n 's/^Date: //p' "$p" | head -1)" \
-             git -C "$dir" am -q --committer-date-is-author-date "$p"; then
-            git -C "$dir" am --abort 2>/dev/null || true
-            die "patch $(basename "$p") does not apply on SLOF $(cat "$dir/VERSION") (tag 'upstream')"
-        fi
-        n=$((n + 1))
-    done < <(slof_patch_files)
-    log "applied $n SLOF patch(es) from slof-patches/"
 }
 
 slof_create() {
@@ -67,86 +46,24 @@ slof_create() {
     GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
         git -C "$SLOF_TREE" commit -q --no-verify -m "Import SLOF $(cat "$src/VERSION") (roms/SLOF of $QEMU_ORIG_TARBALL)"
     git -C "$SLOF_TREE" tag upstream
-    slof_apply_series "$SLOF_TREE"
-}
-
-slof_unexported() {
-    local tmp; tmp=$(mktemp -d)
-    git -C "$SLOF_TREE" rev-list --reverse upstream..HEAD | while read -r c; do
-        git -C "$SLOF_TREE" show "$c" | git patch-id --stable | cut -d' ' -f1
-    done | sort >"$tmp/tree"
-    slof_patch_files | while read -r p; do git patch-id --stable <"$p" | cut -d' ' -f1; done |
-        sort >"$tmp/exported"
-    comm -23 "$tmp/tree" "$tmp/exported" | wc -l
-    rm -rf "$tmp"
-}
-
-slof_verify_tree() {
-    [ -d "$SLOF_TREE/.git" ] || die "$SLOF_TREE missing: run 'slof.sh tree'"
-    local wt=$BUILD/slof-verify-tree want have
-    git -C "$SLOF_TREE" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
-    git -C "$SLOF_TREE" worktree prune
-    git -C "$SLOF_TREE" worktree add -q --detach "$wt" upstream
-    slof_apply_series "$wt"
-    want=$(git -C "$wt" rev-parse 'HEAD^{tree}')
-    have=$(git -C "$SLOF_TREE" rev-parse 'HEAD^{tree}')
-    git -C "$SLOF_TREE" worktree remove --force "$wt"
-    [ "$want" = "$have" ] ||
-        die "build/slof HEAD differs from upstream + slof-patches/: 'slof.sh export' or 'slof.sh tree --reset'"
-    log "slof-patches/ applies cleanly on 'upstream' and matches build/slof HEAD"
+    series_apply "$SLOF_TREE" "$SLOF_PATCHES" "SLOF $(cat "$SLOF_TREE/VERSION")"
 }
 
 cmd_tree() {
     case "${1:-}" in
         "") if [ -d "$SLOF_TREE/.git" ]; then log "$SLOF_TREE exists"; else slof_create; fi ;;
-        --verify) slof_verify_tree ;;
+        --verify) series_verify "$SLOF_TREE" "$SLOF_PATCHES" "SLOF $(cat "$SLOF_TREE/VERSION")" ;;
         --reset)
             if [ -d "$SLOF_TREE/.git" ] && [ -z "${FORCE:-}" ]; then
                 [ -z "$(git -C "$SLOF_TREE" status --porcelain --untracked-files=no)" ] ||
                     die "$SLOF_TREE has uncommitted changes (FORCE=1 overrides)"
-                [ "$(slof_unexported)" -eq 0 ] ||
+                [ "$(series_unexported "$SLOF_TREE" "$SLOF_PATCHES")" -eq 0 ] ||
                     die "$SLOF_TREE has commits not exported to slof-patches/ (FORCE=1 overrides)"
             fi
             rm -rf "$SLOF_TREE"
             slof_create ;;
         *) die "usage: slof.sh tree [--verify|--reset]" ;;
     esac
-}
-
-cmd_export() {
-    [ -d "$SLOF_TREE/.git" ] || die "$SLOF_TREE missing: run 'slof.sh tree'"
-    [ -z "$(git -C "$SLOF_TREE" status --porcelain --untracked-files=no)" ] ||
-        warn "$SLOF_TREE has uncommitted changes: they are not exported"
-    local n tmp subject date
-    n=$(git -C "$SLOF_TREE" rev-list --count upstream..HEAD)
-    tmp=$(mktemp -d)
-    local fp=(--zero-commit --no-signature --no-numbered --subject-prefix=PATCH
-              --full-index -N --no-renames --no-base --output-directory "$tmp")
-    if [ "$n" -gt 0 ]; then
-        local cover=()
-        [ -f "$SLOF_PATCHES/cover-letter.txt" ] && cover=(--cover-letter --numbered)
-        git -C "$SLOF_TREE" -c core.abbrev=12 -c diff.noprefix=false -c format.signOff=false \
-            format-patch "${fp[@]}" "${cover[@]}" upstream..HEAD >/dev/null
-    fi
-    if [ -f "$tmp/0000-cover-letter.patch" ]; then
-        subject=$(head -1 "$SLOF_PATCHES/cover-letter.txt")
-        date=$(git -C "$SLOF_TREE" log -1 --format=%aD HEAD)
-        python3 - "$tmp/0000-cover-letter.patch" "$SLOF_PATCHES/cover-letter.txt" "$subject" "$date" <<'PY'
-import re, sys
-path, blurb_file, subject, date = sys.argv[1:]
-text = open(path).read()
-blurb = open(blurb_file).read().split('\n', 1)[1].strip('\n')
-text = text.replace('*** SUBJECT HERE ***', subject)
-text = text.replace('*** BLURB HERE ***', blurb)
-text = re.sub(r'^Date: .*$', 'Date: ' + date, text, count=1, flags=re.M)
-open(path, 'w').write(text)
-PY
-    fi
-    mkdir -p "$SLOF_PATCHES"
-    rm -f "$SLOF_PATCHES"/[0-9][0-9][0-9][0-9]-*.patch
-    cp "$tmp"/*.patch "$SLOF_PATCHES/" 2>/dev/null || true
-    rm -rf "$tmp"
-    log "exported $n patch(es) from $SLOF_TREE (upstream..HEAD) to slof-patches/"
 }
 
 # SLOF has no checkpatch of its own. QEMU's (--no-tree) checks whitespace,
@@ -178,7 +95,7 @@ cmd_checkpatch() {
         else
             log "$(basename "$p"): no style problems"
         fi
-    done < <(slof_patch_files)
+    done < <(series_patch_files "$SLOF_PATCHES")
     return $bad
 }
 
@@ -208,7 +125,7 @@ cmd_build() {
 case "${1:-build}" in
     build) cmd_build ;;
     tree) shift; cmd_tree "$@" ;;
-    export) cmd_export ;;
+    export) series_export "$SLOF_TREE" "$SLOF_PATCHES" ;;
     checkpatch) cmd_checkpatch ;;
     *) die "usage: slof.sh [build]|tree [--verify|--reset]|export|checkpatch" ;;
 esac
