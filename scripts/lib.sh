@@ -54,12 +54,9 @@ need_root() {
     [ "$(id -u)" -eq 0 ] || die "$1 needs root (it installs Debian packages with apt-get); run it as root"
 }
 
-# patch_files: the series in file-name order, without the cover letter.
-patch_files() {
-    local p
-    for p in "$TOP"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
-        [ -f "$p" ] || continue
-        case "$(basename "$p")" in 0000-*) continue ;; esac
-        printf '%s\n' "$p"
-    done
-}
+# Companion-series helpers (series_apply, series_export, ...).
+# shellcheck source=series-lib.sh
+. "$TOP/scripts/series-lib.sh"
+
+# patch_files: the QEMU series in file-name order, without the cover letter.
+patch_files() { series_patch_files "$TOP/patches"; }

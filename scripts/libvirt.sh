@@ -16,7 +16,6 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=../libvirt.lock
 . "$TOP/libvirt.lock"
-. "$TOP/scripts/series-lib.sh"
 
 LV_TREE=$BUILD/libvirt
 LV_OBJ=$BUILD/libvirt-build

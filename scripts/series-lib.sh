@@ -41,10 +41,11 @@ series_unexported() {
     rm -rf "$tmp"
 }
 
-# series_verify TREE DIR WHAT: DIR applies on TREE's 'upstream' (in a
-# temporary worktree) and gives exactly TREE's HEAD
+# series_verify TREE DIR WHAT [HINT]: DIR applies on TREE's 'upstream' (in
+# a temporary worktree) and gives exactly TREE's HEAD; HINT says what to do
+# when it does not
 series_verify() {
-    local tree=$1 dir=$2 what=$3 wt want have
+    local tree=$1 dir=$2 what=$3 hint=${4:-export the tree or recreate it} wt want have
     [ -d "$tree/.git" ] || die "$tree missing"
     wt=$tree-verify-tree
     git -C "$tree" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
@@ -55,7 +56,7 @@ series_verify() {
     have=$(git -C "$tree" rev-parse 'HEAD^{tree}')
     git -C "$tree" worktree remove --force "$wt"
     [ "$want" = "$have" ] ||
-        die "$tree HEAD differs from upstream + $(basename "$dir")/: export it or recreate the tree"
+        die "$tree HEAD differs from upstream + $(basename "$dir")/: $hint"
     log "$(basename "$dir")/ applies cleanly on 'upstream' and matches $tree HEAD"
 }
 

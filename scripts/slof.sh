@@ -15,7 +15,6 @@
 # commit there, then 'slof.sh export'. A build is skipped when the tree and
 # the compiler are those of the last one.
 . "$(dirname "$0")/lib.sh"
-. "$TOP/scripts/series-lib.sh"
 
 SLOF_TREE=$BUILD/slof
 SLOF_PATCHES=$TOP/slof-patches

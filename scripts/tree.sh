@@ -27,19 +27,7 @@ extract() {
     rmdir "$tmp"
 }
 
-apply_series() {
-    local dir=$1 p n=0
-    while read -r p; do
-        # Keep the committer date of each patch: stable hashes for a given series.
-        if ! GIT_COMMITTER_DATE="$(sed -n 's/^Date: //p' "$p" | head -1)" \
-             git -C "$dir" am -q --committer-date-is-author-date "$p"; then
-            git -C "$dir" am --abort 2>/dev/null || true
-            die "patch $(basename "$p") does not apply on $QEMU_ORIG_TOPDIR (tag 'upstream')"
-        fi
-        n=$((n + 1))
-    done < <(patch_files)
-    log "applied $n patch(es) from patches/"
-}
+apply_series() { series_apply "$1" "$TOP/patches" "$QEMU_ORIG_TOPDIR"; }
 
 create() {
     [ -e "$TREE" ] && die "$TREE exists; use 'make retree' to recreate it"
@@ -61,16 +49,7 @@ sha256 $QEMU_ORIG_SHA256."
 }
 
 # unexported: commits in build/qemu whose patch-id is not in patches/.
-unexported() {
-    local tmp; tmp=$(mktemp -d)
-    git -C "$TREE" rev-list --reverse upstream..HEAD | while read -r c; do
-        git -C "$TREE" show "$c" | git patch-id --stable | cut -d' ' -f1
-    done | sort >"$tmp/tree"
-    patch_files | while read -r p; do git patch-id --stable <"$p" | cut -d' ' -f1; done |
-        sort >"$tmp/exported"
-    comm -23 "$tmp/tree" "$tmp/exported" | wc -l
-    rm -rf "$tmp"
-}
+unexported() { series_unexported "$TREE" "$TOP/patches"; }
 
 reset() {
     if [ -d "$TREE/.git" ]; then
@@ -87,21 +66,10 @@ reset() {
 
 verify() {
     [ -d "$TREE/.git" ] || die "$TREE missing: run 'make tree'"
-    local wt=$BUILD/verify-tree
-    git -C "$TREE" worktree remove --force "$wt" 2>/dev/null || rm -rf "$wt"
-    git -C "$TREE" worktree prune
-    git -C "$TREE" worktree add -q --detach "$wt" upstream
-    apply_series "$wt"
-    local want have
-    want=$(git -C "$wt" rev-parse 'HEAD^{tree}')
-    have=$(git -C "$TREE" rev-parse 'HEAD^{tree}')
-    git -C "$TREE" worktree remove --force "$wt"
-    if [ "$want" != "$have" ]; then
-        die "build/qemu HEAD differs from upstream + patches/: export your commits ('make export') or recreate the tree ('make retree')"
-    fi
+    series_verify "$TREE" "$TOP/patches" "$QEMU_ORIG_TOPDIR" \
+        "export your commits ('make export') or recreate the tree ('make retree')"
     [ -z "$(git -C "$TREE" status --porcelain)" ] ||
         warn "build/qemu has uncommitted changes; they are built but are not in patches/"
-    log "patches/ applies cleanly on 'upstream' and matches build/qemu HEAD"
 }
 
 upstream() {
