@@ -6,11 +6,15 @@
 #   build.sh --upstream   the pristine tarball        -> build/upstream/qemu-build
 #
 # Extra configure options can be passed in QEMU_CONFIGURE_EXTRA; a different
-# build directory in QEMU_BUILD_DIR (e.g. for a sanitizer build).
+# build directory in QEMU_BUILD_DIR (e.g. for a sanitizer build); another
+# target in QEMU_TARGET (default ppc64-softmmu; the benchmark's q35 anchor
+# builds x86_64-softmmu, without docs: QEMU_DOCS=0).
 . "$(dirname "$0")/lib.sh"
 
 src=$TREE obj=${QEMU_BUILD_DIR:-$OBJ}
+target=${QEMU_TARGET:-ppc64-softmmu}
 docs=--enable-docs
+[ "${QEMU_DOCS:-1}" = 0 ] && docs=--disable-docs
 if [ "${1:-}" = "--upstream" ]; then
     src=$UP_TREE obj=$UP_OBJ docs=--disable-docs
 fi
@@ -18,7 +22,7 @@ fi
 
 CONFIGURE_OPTS=(
     --python="$PYTHON"
-    --target-list=ppc64-softmmu
+    --target-list="$target"
     --disable-install-blobs     # the +ds tarball has no firmware: see firmware.sh
     --enable-fdt=system
     --enable-slirp
@@ -42,5 +46,5 @@ ccache -z >/dev/null 2>&1 || true
 # shellcheck disable=SC2086
 ninja -C "$obj" -j "$(nproc)" ${QEMU_NINJA_TARGETS:-} >"$obj.ninja.log" 2>&1 ||
     { grep -E 'error|FAILED' "$obj.ninja.log" | head -30 >&2; die "build failed (see $obj.ninja.log)"; }
-log "built $obj/qemu-system-ppc64"
+log "built $obj/qemu-system-${target%-softmmu}"
 ccache -s 2>/dev/null | grep -iE 'hits|misses' | head -3 || true
