@@ -32,6 +32,24 @@ CONFIGURE_OPTS=(
 # shellcheck disable=SC2206
 CONFIGURE_OPTS+=(${QEMU_CONFIGURE_EXTRA:-})
 
+# The +ds tarball has no edk2 blobs, but for an x86 (or arm, riscv,
+# loongarch) target meson unpacks them whenever it finds bzip2, and fails.
+# For such a target, configure and build with a PATH in which bzip2 is not
+# found: /usr/bin replaced by a copy of its symlinks without bzip2.
+if [ "$target" != ppc64-softmmu ] && [ ! -f "$src/pc-bios/edk2-x86_64-code.fd.bz2" ]; then
+    nobz=$BUILD/.path-without-bzip2
+    if [ ! -d "$nobz" ]; then
+        mkdir -p "$nobz.tmp"
+        for f in /usr/bin/*; do
+            case ${f##*/} in bzip2|bunzip2|bzcat) continue ;; esac
+            ln -s "$f" "$nobz.tmp/${f##*/}"
+        done
+        mv "$nobz.tmp" "$nobz"
+    fi
+    PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vx -e /usr/bin -e /bin | tr '\n' ':')$nobz
+    export PATH
+fi
+
 want="${CONFIGURE_OPTS[*]}"
 if [ ! -f "$obj/build.ninja" ] || [ "$(cat "$obj/.configure-opts" 2>/dev/null)" != "$want" ]; then
     rm -rf "$obj"

@@ -17,7 +17,8 @@ FW_PKGS="qemu-system-data/bookworm-backports seabios ipxe-qemu"
 DEBS=$DL/firmware
 
 fetch() {
-    if [ -f "$FIRMWARE/.stamp" ] && [ -f "$FIRMWARE/slof.bin" ]; then
+    if [ -f "$FIRMWARE/.stamp" ] && [ -f "$FIRMWARE/slof.bin" ] &&
+       [ -f "$FIRMWARE/bios-256k.bin" ]; then
         return 0
     fi
     rm -rf "$DEBS" "$FIRMWARE"
@@ -32,6 +33,8 @@ fetch() {
     find "$root/usr/share/qemu" -maxdepth 1 \( -type f -o -type l \) \
         -exec cp -L {} "$FIRMWARE/" \;
     cp "$root"/usr/share/seabios/vgabios*.bin "$FIRMWARE/"
+    # SeaBIOS itself, for the benchmark's x86_64 (q35) anchor build
+    cp "$root"/usr/share/seabios/bios*.bin "$FIRMWARE/"
     cp "$root"/usr/lib/ipxe/qemu/*.rom "$FIRMWARE/"
     # Blobs that the tarball itself carries.
     cp "$TREE/pc-bios/pnv-pnor.bin" "$TREE/pc-bios/vof-nvram.bin" "$FIRMWARE/"
@@ -62,6 +65,8 @@ install_into() {
     if compgen -G "$obj/pc-bios/dtb/*.dtb" >/dev/null; then
         mkdir -p "$dest/dtb"
         cp -f "$obj"/pc-bios/dtb/*.dtb "$dest/dtb/"
+    elif [ ! -e "$obj/qemu-system-ppc64" ]; then
+        :   # another target's build (the benchmark's x86_64 anchor): no ppc dtbs
     else
         die "no compiled device trees in $obj/pc-bios/dtb (is dtc installed?)"
     fi

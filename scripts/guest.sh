@@ -7,10 +7,17 @@
 # package versions or the init/assembly scripts change):
 #   build/guest/vmlinux         the kernel
 #   build/guest/initramfs.gz    busybox, lspci, modules, scripts/guest-init.sh
+# GUEST_ARCH=amd64 makes the same guest for x86_64 (the benchmark's q35
+# anchor): Debian's bookworm amd64 kernel (linux-image-amd64) and the same
+# packages, in build/guest-amd64/ (kernel: vmlinuz).
 . "$(dirname "$0")/lib.sh"
 
-GUEST=$BUILD/guest
-GUEST_DEBS=$DL/guest
+ARCH=${GUEST_ARCH:-ppc64el}
+case $ARCH in
+    ppc64el) GUEST=$BUILD/guest GUEST_DEBS=$DL/guest KMETA=linux-image-powerpc64le KIMG=vmlinux ;;
+    amd64) GUEST=$BUILD/guest-amd64 GUEST_DEBS=$DL/guest-amd64 KMETA=linux-image-amd64 KIMG=vmlinuz ;;
+    *) die "GUEST_ARCH=$ARCH: ppc64el or amd64" ;;
+esac
 # Libraries: what lspci (pciutils) links, and what those link.
 GUEST_PKGS="busybox-static pciutils libpci3 libc6 libkmod2 zlib1g libudev1
             liblzma5 libzstd1 libssl3 libcap2 pci.ids"
@@ -19,28 +26,29 @@ GUEST_PKGS="busybox-static pciutils libpci3 libc6 libkmod2 zlib1g libudev1
 GUEST_MODULES="virtio_pci virtio_blk virtio_net nvme e1000 virtio_scsi sd_mod"
 
 arch_ok() {
-    dpkg --print-foreign-architectures | grep -qx ppc64el
+    [ "$ARCH" = "$(dpkg --print-architecture)" ] ||
+        dpkg --print-foreign-architectures | grep -qx "$ARCH"
 }
 
 resolve() {
     # The kernel package the metapackage points to, then every package's
     # candidate version: together they are the cache key.
     local kpkg
-    kpkg=$(apt-cache depends linux-image-powerpc64le:ppc64el 2>/dev/null |
-           sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\):ppc64el/\1/p' | head -1)
-    [ -n "$kpkg" ] || die "cannot resolve linux-image-powerpc64le:ppc64el (run 'make deps')"
-    echo "$kpkg:ppc64el"
+    kpkg=$(apt-cache depends "$KMETA:$ARCH" 2>/dev/null |
+           sed -n "s/^ *Depends: \(linux-image-[0-9][^:]*\)\(:$ARCH\)\{0,1\}\$/\1/p" | head -1)
+    [ -n "$kpkg" ] || die "cannot resolve $KMETA:$ARCH (run 'make deps')"
+    echo "$kpkg:$ARCH"
     local p
     for p in $GUEST_PKGS; do
-        case $p in pci.ids) echo "$p" ;; *) echo "$p:ppc64el" ;; esac
+        case $p in pci.ids) echo "$p" ;; *) echo "$p:$ARCH" ;; esac
     done
 }
 
 if ! arch_ok; then
     need_root
-    dpkg --add-architecture ppc64el
-    apt-get update -q >"$BUILD/apt-update-ppc64el.log" 2>&1 ||
-        warn "apt-get update reported errors (see $BUILD/apt-update-ppc64el.log)"
+    dpkg --add-architecture "$ARCH"
+    apt-get update -q >"$BUILD/apt-update-$ARCH.log" 2>&1 ||
+        warn "apt-get update reported errors (see $BUILD/apt-update-$ARCH.log)"
 fi
 
 mkdir -p "$GUEST" "$GUEST_DEBS"
@@ -51,7 +59,7 @@ key=$( { for p in $pkgs; do
          sha256sum "$TOP/scripts/guest-init.sh" "$TOP/scripts/mkinitramfs.py" | cut -d' ' -f1
        } | sha256sum | cut -d' ' -f1)
 if [ -f "$GUEST/.key" ] && [ "$(cat "$GUEST/.key")" = "$key" ] &&
-   [ -s "$GUEST/vmlinux" ] && [ -s "$GUEST/initramfs.gz" ]; then
+   [ -s "$GUEST/$KIMG" ] && [ -s "$GUEST/initramfs.gz" ]; then
     log "guest up to date: $GUEST ($(cat "$GUEST/kernel-version"))"
     exit 0
 fi
@@ -65,8 +73,8 @@ chmod 755 "$GUEST_DEBS"
       die "cannot download the guest packages ($(echo $pkgs)); run 'make deps'"; }
 for d in "$GUEST_DEBS"/*.deb; do dpkg-deb -x "$d" "$GUEST/root"; done
 kver=$(ls "$GUEST/root/lib/modules" | head -1)
-[ -f "$GUEST/root/boot/vmlinux-$kver" ] || die "no vmlinux in the kernel package"
-cp "$GUEST/root/boot/vmlinux-$kver" "$GUEST/vmlinux"
+[ -f "$GUEST/root/boot/$KIMG-$kver" ] || die "no $KIMG in the kernel package"
+cp "$GUEST/root/boot/$KIMG-$kver" "$GUEST/$KIMG"
 # shellcheck disable=SC2086
 "$PYTHON" "$TOP/scripts/mkinitramfs.py" "$GUEST/root" "$kver" \
     "$TOP/scripts/guest-init.sh" "$GUEST/initramfs.gz" $GUEST_MODULES

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Assemble the guest initramfs from unpacked Debian ppc64el packages.
+"""Assemble the guest initramfs from unpacked Debian packages (ppc64el or amd64).
 
 usage: mkinitramfs.py ROOT KVER INIT OUTPUT MODULE...
 
@@ -21,6 +21,7 @@ import subprocess
 import sys
 
 LIB_DIRS = ["lib/powerpc64le-linux-gnu", "usr/lib/powerpc64le-linux-gnu",
+            "lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu",
             "lib64", "lib"]
 
 
