@@ -42,7 +42,11 @@ cmd_fetch() {
     fi
     rm -f "$VM_TARBALL"
     log "downloading $VIRT_MANAGER_POOL_URL"
-    curl -fsSL -o "$VM_TARBALL.part" "$VIRT_MANAGER_POOL_URL" || true
+    if command -v curl >/dev/null; then
+        curl -fsSL -o "$VM_TARBALL.part" "$VIRT_MANAGER_POOL_URL" || true
+    else
+        wget -q -O "$VM_TARBALL.part" "$VIRT_MANAGER_POOL_URL" || true
+    fi
     vm_verify "$VM_TARBALL.part" ||
         { rm -f "$VM_TARBALL.part"
           die "cannot fetch $VIRT_MANAGER_ORIG_TARBALL (sha256 $VIRT_MANAGER_ORIG_SHA256); copy a tarball with that checksum to $VM_TARBALL"; }
