@@ -51,12 +51,7 @@ cmd_deps() {
 }
 
 lv_verify() {
-    local f=$1 size sum
-    [ -f "$f" ] || return 1
-    size=$(stat -c %s "$f")
-    [ "$size" = "$LIBVIRT_ORIG_SIZE" ] || { warn "$f: size $size, expected $LIBVIRT_ORIG_SIZE"; return 1; }
-    sum=$(sha256sum "$f" | cut -d' ' -f1)
-    [ "$sum" = "$LIBVIRT_ORIG_SHA256" ] || { warn "$f: sha256 $sum, expected $LIBVIRT_ORIG_SHA256"; return 1; }
+    tarball_verify "$1" "$LIBVIRT_ORIG_SIZE" "$LIBVIRT_ORIG_SHA256"
 }
 
 cmd_fetch() {
@@ -81,11 +76,7 @@ cmd_fetch() {
     # The .dsc of the pinned revision is not always in the archive; the orig
     # tarball is in the pool as long as any revision of 11.3.0 is.
     log "apt-get source failed (see $DL/libvirt-apt-source.log); downloading $LIBVIRT_POOL_URL"
-    if command -v curl >/dev/null; then
-        curl -fsSL -o "$LV_TARBALL.part" "$LIBVIRT_POOL_URL" || true
-    else
-        wget -q -O "$LV_TARBALL.part" "$LIBVIRT_POOL_URL" || true
-    fi
+    download "$LIBVIRT_POOL_URL" "$LV_TARBALL.part"
     if lv_verify "$LV_TARBALL.part"; then
         mv "$LV_TARBALL.part" "$LV_TARBALL"
         log "fetched $LIBVIRT_ORIG_TARBALL from the pool (sha256 verified)"
@@ -122,7 +113,6 @@ Orig tarball sha256 $LIBVIRT_ORIG_SHA256."
     lv_apply_series "$LV_TREE"
 }
 
-lv_unexported() { series_unexported "$LV_TREE" "$LV_PATCHES"; }
 
 lv_verify_tree() {
     [ -d "$LV_TREE/.git" ] || die "$LV_TREE missing: run 'libvirt.sh tree'"
@@ -136,12 +126,7 @@ cmd_tree() {
         "") if [ -d "$LV_TREE/.git" ]; then log "$LV_TREE exists"; else lv_create; fi ;;
         --verify) lv_verify_tree ;;
         --reset)
-            if [ -d "$LV_TREE/.git" ] && [ -z "${FORCE:-}" ]; then
-                [ -z "$(git -C "$LV_TREE" status --porcelain)" ] ||
-                    die "$LV_TREE has uncommitted changes (FORCE=1 overrides)"
-                [ "$(lv_unexported)" -eq 0 ] ||
-                    die "$LV_TREE has commits not exported to libvirt-patches/ (FORCE=1 overrides)"
-            fi
+            series_reset_guard "$LV_TREE" "$LV_PATCHES"
             rm -rf "$LV_TREE"
             lv_create ;;
         *) die "usage: libvirt.sh tree [--verify|--reset]" ;;

@@ -98,3 +98,33 @@ PY
     rm -rf "$tmp"
     log "exported $n patch(es) from $tree (upstream..HEAD) to $(basename "$dir")/"
 }
+
+# series_reset_guard TREE DIR: refuse (unless FORCE=1) to throw TREE away
+# while it holds uncommitted changes or commits not exported to DIR
+series_reset_guard() {
+    local tree=$1 dir=$2
+    [ -d "$tree/.git" ] && [ -z "${FORCE:-}" ] || return 0
+    [ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||
+        die "$tree has uncommitted changes (FORCE=1 overrides)"
+    [ "$(series_unexported "$tree" "$dir")" -eq 0 ] ||
+        die "$tree has commits not exported to $(basename "$dir")/ (FORCE=1 overrides)"
+}
+
+# tarball_verify FILE SIZE SHA256: FILE exists with that size and checksum
+tarball_verify() {
+    local f=$1 want_size=$2 want_sum=$3 size sum
+    [ -f "$f" ] || return 1
+    size=$(stat -c %s "$f")
+    [ "$size" = "$want_size" ] || { warn "$f: size $size, expected $want_size"; return 1; }
+    sum=$(sha256sum "$f" | cut -d' ' -f1)
+    [ "$sum" = "$want_sum" ] || { warn "$f: sha256 $sum, expected $want_sum"; return 1; }
+}
+
+# download URL OUT: curl, or wget where curl is missing (failure: no OUT)
+download() {
+    if command -v curl >/dev/null; then
+        curl -fsSL -o "$2" "$1" || rm -f "$2"
+    else
+        wget -q -O "$2" "$1" || rm -f "$2"
+    fi
+}

@@ -53,12 +53,7 @@ cmd_tree() {
         "") if [ -d "$SLOF_TREE/.git" ]; then log "$SLOF_TREE exists"; else slof_create; fi ;;
         --verify) series_verify "$SLOF_TREE" "$SLOF_PATCHES" "SLOF $(cat "$SLOF_TREE/VERSION")" ;;
         --reset)
-            if [ -d "$SLOF_TREE/.git" ] && [ -z "${FORCE:-}" ]; then
-                [ -z "$(git -C "$SLOF_TREE" status --porcelain --untracked-files=no)" ] ||
-                    die "$SLOF_TREE has uncommitted changes (FORCE=1 overrides)"
-                [ "$(series_unexported "$SLOF_TREE" "$SLOF_PATCHES")" -eq 0 ] ||
-                    die "$SLOF_TREE has commits not exported to slof-patches/ (FORCE=1 overrides)"
-            fi
+            series_reset_guard "$SLOF_TREE" "$SLOF_PATCHES"
             rm -rf "$SLOF_TREE"
             slof_create ;;
         *) die "usage: slof.sh tree [--verify|--reset]" ;;

@@ -24,14 +24,7 @@ VM_TEST_DEPS="python3-pytest python3-libvirt python3-libxml2 python3-gi gir1.2-l
  osinfo-db python3-requests genisoimage cpio"
 
 vm_verify() {
-    local f=$1 size sum
-    [ -f "$f" ] || return 1
-    size=$(stat -c %s "$f")
-    [ "$size" = "$VIRT_MANAGER_ORIG_SIZE" ] ||
-        { warn "$f: size $size, expected $VIRT_MANAGER_ORIG_SIZE"; return 1; }
-    sum=$(sha256sum "$f" | cut -d' ' -f1)
-    [ "$sum" = "$VIRT_MANAGER_ORIG_SHA256" ] ||
-        { warn "$f: sha256 $sum, expected $VIRT_MANAGER_ORIG_SHA256"; return 1; }
+    tarball_verify "$1" "$VIRT_MANAGER_ORIG_SIZE" "$VIRT_MANAGER_ORIG_SHA256"
 }
 
 cmd_fetch() {
@@ -42,11 +35,7 @@ cmd_fetch() {
     fi
     rm -f "$VM_TARBALL"
     log "downloading $VIRT_MANAGER_POOL_URL"
-    if command -v curl >/dev/null; then
-        curl -fsSL -o "$VM_TARBALL.part" "$VIRT_MANAGER_POOL_URL" || true
-    else
-        wget -q -O "$VM_TARBALL.part" "$VIRT_MANAGER_POOL_URL" || true
-    fi
+    download "$VIRT_MANAGER_POOL_URL" "$VM_TARBALL.part"
     vm_verify "$VM_TARBALL.part" ||
         { rm -f "$VM_TARBALL.part"
           die "cannot fetch $VIRT_MANAGER_ORIG_TARBALL (sha256 $VIRT_MANAGER_ORIG_SHA256); copy a tarball with that checksum to $VM_TARBALL"; }
@@ -82,12 +71,7 @@ cmd_tree() {
         "") if [ -d "$VM_TREE/.git" ]; then log "$VM_TREE exists"; else vm_create; fi ;;
         --verify) series_verify "$VM_TREE" "$VM_PATCHES" "$VIRT_MANAGER_ORIG_TOPDIR" ;;
         --reset)
-            if [ -d "$VM_TREE/.git" ] && [ -z "${FORCE:-}" ]; then
-                [ -z "$(git -C "$VM_TREE" status --porcelain --untracked-files=no)" ] ||
-                    die "$VM_TREE has uncommitted changes (FORCE=1 overrides)"
-                [ "$(series_unexported "$VM_TREE" "$VM_PATCHES")" -eq 0 ] ||
-                    die "$VM_TREE has commits not exported to virt-manager-patches/ (FORCE=1 overrides)"
-            fi
+            series_reset_guard "$VM_TREE" "$VM_PATCHES"
             rm -rf "$VM_TREE"
             vm_create ;;
         *) die "usage: virt-manager.sh tree [--verify|--reset]" ;;
