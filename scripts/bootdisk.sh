@@ -8,10 +8,12 @@
 #   /boot with the guest kernel, its initramfs and grub.cfg. Assembled with
 #   sgdisk, mke2fs -d and dd: no loop mounts, no root-only tools.
 #
-#   bootdisk.sh   -> build/bootdisk/boot-a.img, boot-b.img (raw)
-# The two images differ in their ext2 label (GRUB searches for its own) and
-# in guest.bootdisk=a|b on the kernel command line, so a test can tell which
-# one the firmware booted. Cached: rebuilt when the guest, the GRUB package
+#   bootdisk.sh   -> build/bootdisk/boot-a.img, boot-b.img, boot-serve.img (raw)
+# The images differ in their ext2 label (GRUB searches for its own) and in
+# guest.bootdisk=a|b|serve on the kernel command line, so a test can tell
+# which one the firmware booted. a and b run the guest in guest.mode=report
+# (report, checks, power off); serve in guest.mode=serve (stays up and takes
+# commands on its console, for hotplug after booting from disk). Cached: rebuilt when the guest, the GRUB package
 # or this script change.
 . "$(dirname "$0")/lib.sh"
 
@@ -32,7 +34,7 @@ grub_ver=$(apt-cache policy "$GRUB_PKG" | sed -n 's/ *Candidate: //p')
 key=$( { echo "$grub_ver"; grub-mkimage --version; cat "$GUEST/.key"
          sha256sum "$0" | cut -d' ' -f1; } | sha256sum | cut -d' ' -f1)
 if [ -f "$OUT/.key" ] && [ "$(cat "$OUT/.key")" = "$key" ] &&
-   [ -s "$OUT/boot-a.img" ] && [ -s "$OUT/boot-b.img" ]; then
+   [ -s "$OUT/boot-a.img" ] && [ -s "$OUT/boot-b.img" ] && [ -s "$OUT/boot-serve.img" ]; then
     log "boot disks up to date: $OUT"
     exit 0
 fi
@@ -46,9 +48,9 @@ dpkg-deb -x "$GRUB_DEBS"/*.deb "$GRUB_DEBS/root"
 MODDIR=$GRUB_DEBS/root/usr/lib/grub/powerpc-ieee1275
 [ -f "$MODDIR/moddep.lst" ] || die "no powerpc-ieee1275 modules in $GRUB_PKG"
 
-# make_image NAME: boot-NAME.img
+# make_image NAME MODE: boot-NAME.img booting the guest in guest.mode=MODE
 make_image() {
-    local name=$1 label=pcieboot-$1 w=$OUT/work-$1
+    local name=$1 mode=$2 label=pcieboot-$1 w=$OUT/work-$1
     mkdir -p "$w/root/boot/grub"
     cat >"$w/early.cfg" <<EOF
 search --no-floppy --label --set=root $label
@@ -59,7 +61,7 @@ EOF
 set timeout=0
 echo "GRUB: booting the test guest from disk $name (label $label)"
 menuentry "Debian test guest, disk $name" {
-    linux /boot/vmlinux console=hvc0 quiet guest.mode=report guest.checks=bootdisk guest.bootdisk=$name
+    linux /boot/vmlinux console=hvc0 quiet guest.mode=$mode guest.checks=bootdisk guest.bootdisk=$name
     initrd /boot/initramfs.gz
 }
 EOF
@@ -86,7 +88,8 @@ EOF
     log "boot disk $img: $(( $(stat -c %s "$img") >> 20 )) MiB, GRUB $grub_ver, ext2 label $label"
 }
 
-make_image a
-make_image b
+make_image a report
+make_image b report
+make_image serve serve
 rm -rf "$GRUB_DEBS/root"
 echo "$key" >"$OUT/.key"

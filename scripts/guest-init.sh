@@ -227,20 +227,26 @@ bench() {
 
 # guest.mode=serve: report, run guest.checks, then run the commands the host
 # types on the console, one per line, "COMMAND TOKEN"; each answer ends with
-# "@@ ok TOKEN". Commands: fns (every PCI function), drivers (each function's
-# driver, cheaper), disks, dhcp, nics, health, report.
+# "@@ ok TOKEN". Commands: fns (every PCI function), fn (one: "fn TOKEN BDF"),
+# drivers (each function's driver, cheaper), disks, bootdisk (first MiB of
+# each disk), dhcp, nics, health, report.
 # For tests that keep one guest alive across migrations and hotplug.
 serve() {
     echo "@@ serving"
-    while read -r cmd tok; do
+    while read -r cmd tok arg; do
         case $cmd in
             fns) settle; for d in /sys/bus/pci/devices/*; do function_line "${d##*/}"; done ;;
+            fn) case $arg in
+                    *[!0-9a-f:.]*|"") echo "@@ bad-bdf $arg" ;;
+                    *) [ -e "/sys/bus/pci/devices/$arg" ] && function_line "$arg" ;;
+                esac ;;
             drivers)
                 for d in /sys/bus/pci/devices/*; do
                     drv=-; [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
                     echo "@@ drv ${d##*/} $drv"
                 done ;;
             disks) check_disks ;;
+            bootdisk) check_bootdisk ;;
             dhcp) check_dhcp ;;
             nics) check_nics ;;
             health) check_health ;;

@@ -9,7 +9,8 @@
 #   libvirt.sh tree --reset   recreate build/libvirt (refused if it holds unexported work; FORCE=1)
 #   libvirt.sh export         format-patch upstream..HEAD into libvirt-patches/ (+ cover letter)
 #   libvirt.sh build [--e2e]  meson setup + ninja of the targets the unit tests need
-#                             (--e2e: also virtqemud, virtlogd, virsh and the QEMU driver)
+#                             (--e2e: also virtqemud, virtlogd, virtstoraged, virsh and
+#                             the QEMU and storage drivers)
 #   libvirt.sh unit           run qemucapabilitiestest, qemucaps2xmltest, domaincapstest, qemuxmlconftest
 #   libvirt.sh syntax-check   libvirt's syntax-check; fails if a rule flags a file the series touches
 #   libvirt.sh bisect-check   every patch builds on its own and passes the unit tests
@@ -144,34 +145,44 @@ LV_TEST_TARGETS=(tests/qemuxmlconftest tests/qemucapabilitiestest tests/qemucaps
 # The end-to-end test runs the daemons from the build directory (libvirt then
 # loads its driver modules from there); state and config live under the
 # compiled-in prefix build/libvirt-inst.
-LV_E2E_TARGETS=(src/virtqemud src/virtlogd tools/virsh src/libvirt_driver_qemu.so)
+LV_E2E_TARGETS=(src/virtqemud src/virtlogd tools/virsh src/libvirt_driver_qemu.so
+                src/virtstoraged src/libvirt_driver_storage.so src/libvirt_storage_backend_fs.so)
 
 lv_setup() {
-    [ -f "$LV_OBJ/build.ninja" ] && return 0
     [ -d "$LV_TREE" ] || die "$LV_TREE missing: run 'libvirt.sh tree'"
-    local off=() o
+    local off=() o key
     for o in apparmor attr audit bash_completion blkid capng curl fuse glusterfs libiscsi \
              libpcap libssh libssh2 netcf nls numactl openwsman pciaccess polkit \
              readline sanlock sasl selinux udev wireshark_dissector \
              driver_bhyve driver_esx driver_hyperv driver_interface driver_libxl driver_lxc \
              driver_ch driver_network driver_openvz driver_secrets driver_test driver_vbox \
              driver_vmware driver_vz secdriver_apparmor apparmor_profiles secdriver_selinux \
-             storage_dir storage_disk storage_fs storage_gluster storage_iscsi \
+             storage_disk storage_fs storage_gluster storage_iscsi \
              storage_iscsi_direct storage_lvm storage_mpath storage_rbd storage_scsi \
              storage_vstorage storage_zfs dtrace firewalld firewalld_zone host_validate \
              login_shell nss numad nbdkit pm_utils ssh_proxy sysctl_config userfaultfd_sysctl \
              expensive_tests; do
         off+=("-D$o=disabled")
     done
+    # The storage driver with its directory backend: virt-install resolves
+    # --disk path=... through storage pools (virtstoraged).
+    key="${off[*]} storage_dir"
+    if [ -f "$LV_OBJ/build.ninja" ]; then
+        [ "$(cat "$LV_OBJ/.lv-options" 2>/dev/null)" = "$key" ] && return 0
+        log "libvirt build options changed: configuring $LV_OBJ again"
+        rm -rf "$LV_OBJ"
+    fi
     meson setup "$LV_OBJ" "$LV_TREE" \
         --prefix="$LV_INST" --localstatedir="$LV_INST/var" --sysconfdir="$LV_INST/etc" \
         -Drunstatedir="$LV_INST/run" -Dinitconfdir="$LV_INST/etc/sysconfig" \
         -Dunitdir="$LV_INST/lib/systemd/system" -Dsysusersdir="$LV_INST/lib/sysusers.d" \
         -Dbuildtype=debug -Doptimization=0 -Dwerror=false -Dgit_werror=disabled \
         -Ddriver_qemu=enabled -Ddriver_remote=enabled -Ddriver_libvirtd=enabled \
+        -Dstorage_dir=enabled \
         -Djson_c=enabled -Dlibnl=enabled -Ddocs=disabled -Dtests=enabled -Dinit_script=none \
         "${off[@]}" >"$BUILD/libvirt-build.configure.log" 2>&1 ||
         { tail -30 "$BUILD/libvirt-build.configure.log" >&2; rm -rf "$LV_OBJ"; die "meson setup failed"; }
+    echo "$key" >"$LV_OBJ/.lv-options"
 }
 
 lv_ninja() {

@@ -9,6 +9,8 @@
 #   virt-manager.sh tree --reset   recreate build/virt-manager (FORCE=1 drops unexported work)
 #   virt-manager.sh export         format-patch upstream..HEAD into virt-manager-patches/
 #   virt-manager.sh test [ARGS]    virtinst's own pytest suite (tests/test_cli.py by default)
+#   virt-manager.sh deps           install what virtinst and its tests need (apt)
+#   virt-manager.sh stock          unpack Debian's stock virtinst (bookworm) for comparison
 #
 # Work in build/virt-manager, commit, export: the same workflow as QEMU's.
 . "$(dirname "$0")/lib.sh"
@@ -112,10 +114,28 @@ cmd_test() {
         "$PYTHON" -m pytest -q -p no:cacheprovider "$@")
 }
 
+# Debian's stock virt-install (bookworm's virtinst), unpacked, never
+# installed: build/virtinst-stock/root/usr/share/virt-manager
+cmd_stock() {
+    local d=$BUILD/virtinst-stock
+    [ -e "$d/.done" ] && [ "$(cat "$d/.done")" = "$VIRT_MANAGER_STOCK_VIRTINST" ] && return 0
+    rm -rf "$d"
+    mkdir -p "$d"
+    chmod 755 "$d"
+    (cd "$d" && apt-get download -q "$VIRT_MANAGER_STOCK_VIRTINST") >"$d.log" 2>&1 ||
+        { tail -5 "$d.log" >&2; die "cannot download $VIRT_MANAGER_STOCK_VIRTINST"; }
+    dpkg-deb -x "$d"/*.deb "$d/root"
+    [ -d "$d/root/usr/share/virt-manager/virtinst" ] || die "no virtinst in $VIRT_MANAGER_STOCK_VIRTINST"
+    echo "$VIRT_MANAGER_STOCK_VIRTINST" >"$d/.done"
+    log "stock $VIRT_MANAGER_STOCK_VIRTINST unpacked in $d/root"
+}
+
 case "${1:-}" in
     fetch) cmd_fetch ;;
+    deps) vm_test_deps ;;
+    stock) cmd_stock ;;
     tree) shift; cmd_tree "$@" ;;
     export) series_export "$VM_TREE" "$VM_PATCHES" ;;
     test) shift; cmd_test "$@" ;;
-    *) die "usage: virt-manager.sh fetch|tree [--verify|--reset]|export|test [pytest args]" ;;
+    *) die "usage: virt-manager.sh fetch|deps|stock|tree [--verify|--reset]|export|test [pytest args]" ;;
 esac

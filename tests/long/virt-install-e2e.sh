@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# virt-install end to end (see tests/long/virt_install_e2e.py): the patched
+# virt-install from build/virt-manager, the patched libvirt daemons with the
+# storage driver and our QEMU create a pseries-pcie-10.2 guest from a boot
+# disk, SLOF boots it through a root port, three devices are hot-added and
+# removed; the same on pseries-10.2; stock virt-install 4.1.0 recorded.
+. "$(dirname "$0")/../../scripts/lib.sh"
+
+[ -x "$OBJ/qemu-system-ppc64" ] || die "$OBJ/qemu-system-ppc64 is missing: run 'make check' (or make run) first"
+
+bash "$TOP/scripts/bootdisk.sh"
+LV=(bash "$TOP/scripts/libvirt.sh")
+"${LV[@]}" deps
+"${LV[@]}" fetch
+"${LV[@]}" tree
+"${LV[@]}" tree --verify
+# virtqemud, virtstoraged, virtlogd, virsh, the QEMU and storage drivers
+"${LV[@]}" build --e2e
+VM=(bash "$TOP/scripts/virt-manager.sh")
+"${VM[@]}" deps
+"${VM[@]}" fetch
+"${VM[@]}" tree
+"${VM[@]}" tree --verify
+"${VM[@]}" stock
+
+stage virt-install-e2e "$PYTHON" "$TOP/tests/long/virt_install_e2e.py"

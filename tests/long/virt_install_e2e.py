@@ -1,0 +1,623 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""virt-install end to end: the patched virt-install (build/virt-manager,
+run from its source tree), the patched libvirt daemons (virtqemud,
+virtstoraged, virtlogd from build/libvirt-build) and the patched QEMU.
+
+For each of pseries-pcie-10.2 and, for comparison, legacy pseries-10.2:
+  1. virt-install --import a copy of build/bootdisk/boot-serve.img (GPT,
+     PReP GRUB, ext2 /boot; the guest in guest.mode=serve), no -kernel:
+     SLOF must load GRUB from the virtio disk (through a pcie-root-port on
+     pseries-pcie, from pci.0 on pseries), GRUB boots Linux, the guest
+     reads the first MiB of the disk back;
+  2. virt-xml --add-device --update, live, three times: a virtio disk, a
+     virtio NIC on user networking, a second virtio disk; after each the
+     guest sees the new function (a PCIe Endpoint behind a root port on
+     pseries-pcie), reads the disk back or gets a DHCP lease;
+  3. virt-xml --remove-device --update for each: libvirt reports the
+     device-removed event (QEMU's DEVICE_DELETED), the device leaves the
+     live XML and the guest lets it go; the guest kernel stays healthy.
+Then, defined but not booted: the index-less
+'--controller type=pci,model=pcie-root-port' (pseries-pcie and, if
+build/qemu-build-x86_64 exists, q35), the live attach of a PCI controller
+(message) and its persistent attach (works); and stock virt-install 4.1.0
+(Debian bookworm, unpacked in build/virtinst-stock) recorded: one spare
+root port, the second live disk attach fails.
+
+Runs in a private mount namespace like tests/long/libvirt_e2e.py (whose
+helpers it uses); state under build/libvirt-inst, files under
+build/virt-install-e2e/.
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import libvirt_e2e as L  # noqa: E402
+
+TOP, BUILD, INST, LVOBJ = L.TOP, L.BUILD, L.INST, L.LVOBJ
+WORK = os.path.join(BUILD, "virt-install-e2e")
+L.WORK = WORK                      # libvirt_e2e.start() writes logs there
+VM_TREE = os.path.join(BUILD, "virt-manager")
+STOCK_VI = os.path.join(BUILD, "virtinst-stock", "root", "usr", "share", "virt-manager")
+QEMU_DIR = os.path.join(BUILD, "qemu-build")
+QEMU_X86_DIR = os.path.join(BUILD, "qemu-build-x86_64")
+BOOTDISK = os.path.join(BUILD, "bootdisk", "boot-serve.img")
+GUEST = L.GUEST
+RUN_DIR = os.path.join(INST, "run", "libvirt")
+SOCK = os.path.join(RUN_DIR, "virtqemud-sock")
+URI = "qemu:///system?socket=" + SOCK
+VIRSH = os.path.join(LVOBJ, "tools", "virsh")
+BOOT_TIMEOUT = int(os.environ.get("VIRT_INSTALL_E2E_TIMEOUT", "360"))
+MACHINES = os.environ.get("VIRT_INSTALL_E2E_MACHINES",
+                          "pseries-pcie-10.2 pseries-10.2").split()
+
+log, check = L.log, L.check
+# Debian's python3: python3-gi, python3-libvirt and python3-libxml2 are its
+PY = "/usr/bin/python3"
+ENV = {}
+domains = []
+
+
+def run(argv, timeout=300, env=None):
+    r = subprocess.run(argv, env=env or ENV, capture_output=True, text=True,
+                       timeout=timeout)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+
+def virsh(*args, timeout=120):
+    return run([VIRSH, "-c", URI] + list(args), timeout=timeout)
+
+
+def virt_tool(tool, *args, stock=False, timeout=300):
+    """virt-install / virt-xml from the patched source tree, or stock."""
+    if stock:
+        code = ("import sys; sys.path.insert(0, %r); from virtinst import %s; "
+                "sys.argv[0] = %r; %s.runcli()" %
+                (STOCK_VI, {"virt-install": "virtinstall", "virt-xml": "virtxml"}[tool],
+                 tool, {"virt-install": "virtinstall", "virt-xml": "virtxml"}[tool]))
+        argv = [PY, "-c", code]
+    else:
+        argv = [PY, os.path.join(VM_TREE, tool)]
+    return run(argv + ["--connect", URI] + list(args), timeout=timeout)
+
+
+def dumpxml(dom, inactive=False):
+    rc, out = virsh("dumpxml", dom, *(["--inactive"] if inactive else []))
+    return ET.fromstring(out) if rc == 0 else None
+
+
+def pci_controllers(root):
+    return [c for c in root.iter("controller") if c.get("type") == "pci"]
+
+
+def spare_root_ports(root):
+    """pcie-root-ports no device is plugged into (by bus number)."""
+    ports = {int(c.get("index")) for c in pci_controllers(root)
+             if c.get("model") == "pcie-root-port"}
+    used = set()
+    for a in root.iter("address"):
+        if a.get("type") == "pci" and a.get("bus") is not None:
+            used.add(int(a.get("bus"), 16))
+    return sorted(ports - used)
+
+
+def destroy_undefine(dom):
+    virsh("destroy", dom)
+    virsh("undefine", dom, "--nvram")
+    virsh("undefine", dom)
+
+
+# ---------------------------------------------------------------- daemons
+
+def start_daemons():
+    conf_dir = os.path.join(INST, "etc", "libvirt")
+    os.makedirs(conf_dir, exist_ok=True)
+    with open(os.path.join(conf_dir, "qemu.conf"), "w") as f:
+        f.write(L.QEMU_CONF)
+    os.makedirs(RUN_DIR, exist_ok=True)
+    # The daemons listen under RUNSTATEDIR ($prefix/run); libvirt's client
+    # side looks for a privileged daemon's socket under LOCALSTATEDIR/run
+    # (src/remote/remote_sockets.c): with a prefix those differ.
+    varrun = os.path.join(INST, "var", "run")
+    if not os.path.islink(varrun):
+        shutil.rmtree(varrun, ignore_errors=True)
+        os.makedirs(os.path.dirname(varrun), exist_ok=True)
+        os.symlink("../run", varrun)
+    for s in os.listdir(RUN_DIR):
+        if s.endswith("-sock"):
+            os.unlink(os.path.join(RUN_DIR, s))
+    for d in (("etc", "libvirt", "qemu"), ("etc", "libvirt", "storage"),
+              ("run", "libvirt", "qemu"), ("run", "libvirt", "storage")):
+        shutil.rmtree(os.path.join(INST, *d), ignore_errors=True)
+    env = dict(os.environ)
+    env.pop("LIBVIRT_DEFAULT_URI", None)
+    # virtqemud finds qemu-system-<arch> on its PATH: ours first
+    path = [QEMU_DIR] + ([QEMU_X86_DIR] if os.path.exists(
+        os.path.join(QEMU_X86_DIR, "qemu-system-x86_64")) else [])
+    env["PATH"] = ":".join(path) + ":" + env["PATH"]
+    for name in ("virtlogd", "virtstoraged", "virtqemud"):
+        p = L.start([os.path.join(LVOBJ, "src", name)], env, name + ".log")
+        if not check(L.wait_socket(os.path.join(RUN_DIR, name + "-sock"), p),
+                     "patched %s is listening" % name):
+            return False
+    # the clients: python3-libvirt and virsh on the patched libvirt.so
+    ENV.update(os.environ)
+    ENV.pop("LIBVIRT_DEFAULT_URI", None)
+    ENV["LD_LIBRARY_PATH"] = os.path.join(LVOBJ, "src")
+    return True
+
+
+def kill_qemus():
+    qdir = os.path.join(RUN_DIR, "qemu")
+    for dom in domains:
+        try:
+            pid = int(open(os.path.join(qdir, dom + ".pid")).read().strip())
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"qemu-system" not in f.read():
+                    continue
+            os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
+# ---------------------------------------------------------------- console
+
+class Console:
+    """The guest's serial console: QEMU listens on a unix socket (libvirt
+    <serial type='unix' mode='bind'>) and logs it to a file."""
+
+    def __init__(self, sock, logfile):
+        self.sock_path, self.logfile = sock, logfile
+        self.sock = None
+        self.text = ""
+        self.lock = threading.Lock()
+        self.token = 0
+
+    def connect(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(self.sock_path)
+                self.sock = s
+                threading.Thread(target=self._read, daemon=True).start()
+                return True
+            except OSError:
+                time.sleep(0.2)
+        return False
+
+    def _read(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            with self.lock:
+                self.text += data.decode(errors="replace").replace("\r", "")
+
+    def all_text(self):
+        """What the guest printed: the log file (from power-on) and what
+        came through the socket."""
+        try:
+            with open(self.logfile, errors="replace") as f:
+                logged = f.read().replace("\r", "")
+        except OSError:
+            logged = ""
+        with self.lock:
+            return logged if len(logged) >= len(self.text) else self.text
+
+    def lines(self, text=None):
+        text = self.all_text() if text is None else text
+        return [ln[ln.index("@@"):].strip() for ln in text.split("\n") if "@@" in ln]
+
+    def wait(self, prefix, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for ln in self.lines():
+                if ln.startswith(prefix):
+                    return ln
+            time.sleep(0.5)
+        return None
+
+    def command(self, cmd, timeout=120, arg=""):
+        self.token += 1
+        tok = "%s-%d" % (cmd, self.token)
+        with self.lock:
+            start = len(self.text)
+        self.sock.sendall(("%s %s %s\n" % (cmd, tok, arg)).encode())
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                new = self.text[start:]
+            ls = self.lines(new)
+            if "@@ ok " + tok in ls:
+                return ls[:ls.index("@@ ok " + tok)]
+            time.sleep(0.2)
+        raise RuntimeError("guest did not answer '%s' in %d s" % (cmd, timeout))
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+
+
+FN_RE = re.compile(r'@@ fn (\S+) id=(\S+) class=\S+ config=(\d+) type="([^"]*)" driver=(\S+)')
+
+
+def guest_drivers(con):
+    """{bdf: driver} of every PCI function ('-' if none)"""
+    return {ln.split()[2]: ln.split()[3] for ln in con.command("drivers")
+            if ln.startswith("@@ drv ")}
+
+
+def guest_fn(con, bdf):
+    """(id, config size, port type, driver) of one function"""
+    for ln in con.command("fn", arg=bdf):
+        m = FN_RE.match(ln)
+        if m and m.group(1) == bdf:
+            return m.group(2, 3, 4, 5)
+    return None
+
+
+def guest_heads(con):
+    return {ln.split()[2]: ln.split()[3] for ln in con.command("bootdisk")
+            if ln.startswith("@@ disk-head ")}
+
+
+def head_sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read(1 << 20)).hexdigest()
+
+
+# ---------------------------------------------------------------- the flow
+
+def flow(machine):
+    pcie = machine.startswith("pseries-pcie")
+    dom = "vi-" + machine.replace(".", "-")
+    tag = machine + ": "
+    log("== %s: virt-install from a boot disk, then hotplug" % machine)
+    d = os.path.join(WORK, machine)
+    os.makedirs(d)
+    boot = os.path.join(d, "boot.img")
+    shutil.copyfile(BOOTDISK, boot)
+    datas = []
+    for n in ("a", "b"):
+        p = os.path.join(d, "data-%s.img" % n)
+        shutil.copyfile(os.path.join(GUEST, "disk-%s.img" % n), p)
+        datas.append(p)
+    con = Console(os.path.join(d, "console.sock"), os.path.join(d, "console.log"))
+    domains.append(dom)
+    t0 = time.time()
+    rc, out = virt_tool(
+        "virt-install", "--name", dom, "--machine", machine, "--arch", "ppc64",
+        "--virt-type", "qemu", "--memory", "1024", "--vcpus", "1",
+        "--osinfo", "linux2022", "--import",
+        "--disk", "path=%s,bus=virtio,format=raw" % boot,
+        "--network", "user,model=virtio",
+        "--graphics", "none", "--video", "none", "--memballoon", "none",
+        "--serial", "unix,path=%s,mode=bind,log.file=%s" % (con.sock_path, con.logfile),
+        "--console", "none", "--noautoconsole")
+    with open(os.path.join(d, "virt-install.log"), "w") as f:
+        f.write(out + "\n")
+    if not check(rc == 0, tag + "virt-install --import creates and starts the domain"):
+        log(out[-3000:])
+        return
+    root = dumpxml(dom)
+    with open(os.path.join(d, "live.xml"), "w") as f:
+        f.write(ET.tostring(root, encoding="unicode"))
+    models = [c.get("model") for c in pci_controllers(root)]
+    spare = spare_root_ports(root)
+    if pcie:
+        check(models.count("pcie-root") == 1 and models.count("pci-root") == 0 and
+              len(spare) >= 3,
+              tag + "pcie-root and %d pcie-root-ports, %d spare (virt-install adds 14)" %
+              (models.count("pcie-root-port"), len(spare)))
+    else:
+        check(models == ["pci-root"], tag + "only the legacy pci-root (%s)" % models)
+    con.connect()
+    line = con.wait("@@ serving", BOOT_TIMEOUT)
+    text = con.all_text()
+    if not check(line is not None, tag + "the guest booted from disk and serves (%.0f s)" %
+                 (time.time() - t0)):
+        log(text[-3000:])
+        destroy_undefine(dom)
+        return
+    m = re.search(r"Trying to load: +from: (\S+) .*?Successfully loaded", text, re.S)
+    path = m.group(1) if m else ""
+    if pcie:
+        ok = re.match(r"/pci@800000020000000/pci@[0-9a-f,]+/scsi@0$", path)
+    else:
+        ok = re.match(r"/pci@800000020000000/scsi@[0-9a-f]+$", path)
+    check(ok is not None, tag + "SLOF loaded GRUB from the virtio disk %s (%s)" %
+          ("behind a root port" if pcie else "on pci.0", path))
+    check("GRUB: booting the test guest from disk serve" in text and
+          "@@ bootdisk serve" in con.lines(text), tag + "GRUB booted the disk's kernel")
+    heads = guest_heads(con)
+    check(heads.get("vda") == head_sha(boot), tag + "the guest reads the boot disk back")
+    before = guest_drivers(con)
+
+    # libvirt's device-removed event is QEMU's DEVICE_DELETED; stdbuf: virsh
+    # writes its events with stdio, block-buffered into a file
+    ev = L.start(["stdbuf", "-oL", VIRSH, "-c", URI, "event", dom, "--event",
+                  "device-removed", "--loop", "--timestamp"], ENV, machine + "-events.log")
+    time.sleep(1)
+
+    # three live attaches into spare ports
+    added = []
+    for kind, spec in (("disk", "path=%s,bus=virtio,format=raw,target=vdb" % datas[0]),
+                       ("network", "user,model=virtio"),
+                       ("disk", "path=%s,bus=virtio,format=raw,target=vdc" % datas[1])):
+        what = "%s %s" % (kind, spec.split(",")[0])
+        rc, out = virt_tool("virt-xml", dom, "--add-device", "--" + kind, spec, "--update")
+        if not check(rc == 0 and "hotplug successful" in out.lower(),
+                     tag + "virt-xml --add-device --%s --update (live): %s" %
+                     (kind, out.replace("\n", " ")[:200])):
+            continue
+        new = []
+        for _ in range(60):
+            drv = guest_drivers(con)
+            new = [b for b in drv if b not in before and b not in [a[1] for a in added]
+                   and drv[b] != "-"]
+            if new:
+                break
+            time.sleep(2)
+        if not check(len(new) == 1, tag + "the guest sees the new %s function, driver bound (%s)" %
+                     (kind, new)):
+            continue
+        bdf = new[0]
+        ident, cfg, ptype, drv = guest_fn(con, bdf) or ("?", "?", "?", "?")
+        if pcie:
+            check(ptype == "Endpoint" and cfg == "4096" and not bdf.startswith("0000:00:"),
+                  tag + "%s is a PCIe Endpoint with 4 KiB config space behind a port (%s %s)" %
+                  (kind, bdf, ptype))
+        else:
+            check(bdf.split(":")[1] == "00", tag + "%s on pci.0 (%s)" % (kind, bdf))
+        if kind == "disk":
+            dev = spec.split("target=")[1]
+            guest_dev = None
+            heads = {}
+            for _ in range(15):
+                heads = guest_heads(con)
+                want = head_sha(datas[0] if dev == "vdb" else datas[1])
+                guest_dev = next((k for k, v in heads.items() if v == want), None)
+                if guest_dev:
+                    break
+                time.sleep(2)
+            check(guest_dev is not None, tag + "the guest reads the hot-added disk back (%s)" %
+                  guest_dev)
+            alias = disk_alias(dom, dev)
+        else:
+            leases = [ln for ln in con.command("dhcp", timeout=90)
+                      if ln.startswith("@@ dhcp-lease")]
+            check(len(leases) >= 2, tag + "DHCP lease on the hot-added NIC too (%s)" % leases)
+            alias = nic_alias(dom, before_xml=root)
+        added.append((kind, bdf, alias, spec))
+
+    if pcie:
+        root2 = dumpxml(dom)
+        check(len(spare_root_ports(root2)) == len(spare) - len(added),
+              tag + "each hot-added device took one spare root port (%d -> %d)" %
+              (len(spare), len(spare_root_ports(root2))))
+
+    # detach each
+    for kind, bdf, alias, spec in added:
+        if kind == "disk":
+            sel = spec.split("target=")[1]
+        else:
+            sel = "model.type=virtio,type=user"
+            sel = mac_of(dom, alias)
+            sel = "mac=" + sel
+        rc, out = virt_tool("virt-xml", dom, "--remove-device", "--" + kind, sel, "--update")
+        check(rc == 0, tag + "virt-xml --remove-device --%s %s --update: %s" %
+              (kind, sel, out.replace("\n", " ")[:200]))
+        gone = False
+        for _ in range(60):
+            with open(os.path.join(WORK, machine + "-events.log"), errors="replace") as f:
+                evtext = f.read()
+            if re.search(r"device-removed.*: %s\b" % re.escape(alias), evtext):
+                gone = True
+                break
+            time.sleep(1)
+        check(gone, tag + "libvirt reports device-removed for %s (QEMU's DEVICE_DELETED)" % alias)
+        live = ET.tostring(dumpxml(dom), encoding="unicode")
+        check("'%s'" % alias not in live and '"%s"' % alias not in live,
+              tag + "%s is gone from the live XML" % alias)
+        left = True
+        for _ in range(30):
+            if bdf not in guest_drivers(con):
+                left = False
+                break
+            time.sleep(2)
+        check(not left, tag + "the guest let %s go (%s)" % (bdf, kind))
+
+    health = [ln for ln in con.command("health") if ln.startswith("@@ health-bad")]
+    text = con.all_text()
+    bad = health + [ln for ln in con.lines(text) if ln.startswith("@@ insmod-failed")]
+    cm = re.search(r"Kernel panic|Oops:|BUG:|WARNING: CPU|Call Trace:|blocked for more than",
+                   text)
+    if cm:
+        bad.append("console: " + cm.group(0))
+    check(not bad, tag + "guest kernel healthy, every module loaded %s" % bad)
+    con.close()
+    destroy_undefine(dom)
+    ev.terminate()
+
+
+def disk_alias(dom, target):
+    root = dumpxml(dom)
+    for disk in root.iter("disk"):
+        t = disk.find("target")
+        if t is not None and t.get("dev") == target:
+            a = disk.find("alias")
+            return a.get("name") if a is not None else "?"
+    return "?"
+
+
+def nic_alias(dom, before_xml):
+    old = {i.find("alias").get("name") for i in before_xml.iter("interface")
+           if i.find("alias") is not None}
+    for i in dumpxml(dom).iter("interface"):
+        a = i.find("alias")
+        if a is not None and a.get("name") not in old:
+            return a.get("name")
+    return "?"
+
+
+def mac_of(dom, alias):
+    for i in dumpxml(dom).iter("interface"):
+        a = i.find("alias")
+        if a is not None and a.get("name") == alias:
+            return i.find("mac").get("address")
+    return "?"
+
+
+# ------------------------------------------------ defined, not booted
+
+def print_xml_define(name, args, stock=False):
+    """virt-install --print-xml, then virsh define; (rc, message, root)."""
+    rc, out = virt_tool("virt-install", "--name", name, "--virt-type", "qemu",
+                        "--memory", "1024", "--osinfo", "linux2022", "--import",
+                        "--graphics", "none", "--video", "none",
+                        "--memballoon", "none", "--print-xml", *args, stock=stock)
+    if rc != 0:
+        return rc, out, None
+    p = os.path.join(WORK, name + ".xml")
+    with open(p, "w") as f:
+        f.write(out)
+    domains.append(name)
+    rc, msg = virsh("define", p)
+    return rc, msg, dumpxml(name) if rc == 0 else None
+
+
+def no_boot_checks():
+    log("== defined, not booted: index-less root ports, controller attach, stock virt-install")
+    disk = os.path.join(WORK, "scratch.img")
+    shutil.copyfile(os.path.join(GUEST, "disk-a.img"), disk)
+    dargs = ["--disk", "path=%s,bus=virtio,format=raw" % disk, "--network", "none"]
+
+    # an index-less pcie-root-port (virt-install adds no pcie-root then)
+    cases = [("pseries-pcie-10.2", "ppc64")]
+    if os.path.exists(os.path.join(QEMU_X86_DIR, "qemu-system-x86_64")):
+        cases.append(("q35", "x86_64"))
+    else:
+        log("q35 comparison skipped: no %s/qemu-system-x86_64" % QEMU_X86_DIR)
+    for machine, arch in cases:
+        name = "noidx-" + arch
+        rc, msg, root = print_xml_define(
+            name, ["--machine", machine, "--arch", arch] + dargs +
+            ["--controller", "type=pci,model=pcie-root-port"])
+        ok = rc == 0 and root is not None
+        if ok:
+            ctl = [(int(c.get("index")), c.get("model")) for c in pci_controllers(root)]
+            ok = (0, "pcie-root") in ctl and \
+                all(i > 0 for i, m in ctl if m == "pcie-root-port")
+            msg = str(ctl)
+        check(ok, "%s: --controller type=pci,model=pcie-root-port (no index) is defined, "
+              "pcie-root at index 0 (%s)" % (machine, msg))
+        virsh("undefine", name)
+
+    # live and persistent attach of a PCI controller to a running guest
+    name = "ctl-attach"
+    rc, msg, root = print_xml_define(name, ["--machine", "pseries-pcie-10.2", "--arch", "ppc64"]
+                                     + dargs)
+    if check(rc == 0, "pseries-pcie-10.2: defined for the controller attach (%s)" % msg):
+        ports0 = len([c for c in pci_controllers(root) if c.get("model") == "pcie-root-port"])
+        rc, msg = virsh("start", name, "--paused", timeout=180)
+        check(rc == 0, "pseries-pcie-10.2: started paused (%s)" % msg)
+        cx = os.path.join(WORK, "port.xml")
+        with open(cx, "w") as f:
+            f.write("<controller type='pci' model='pcie-root-port'/>\n")
+        rc, msg = virsh("attach-device", name, cx, "--live")
+        log("live attach of a pcie-root-port says: " + msg)
+        check(rc != 0 and "cannot be hot plugged" in msg and "modelName" not in msg,
+              "pseries-pcie-10.2: a live pcie-root-port attach is refused with "
+              "\"'pci' controller cannot be hot plugged\"")
+        rc, msg = virsh("attach-device", name, cx, "--config")
+        inactive = dumpxml(name, inactive=True)
+        ports1 = len([c for c in pci_controllers(inactive) if c.get("model") == "pcie-root-port"])
+        check(rc == 0 and ports1 == ports0 + 1,
+              "pseries-pcie-10.2: the persistent attach adds a root port (%d -> %d) %s" %
+              (ports0, ports1, msg))
+        destroy_undefine(name)
+
+    # stock virt-install 4.1.0, for the record
+    if not os.path.isdir(os.path.join(STOCK_VI, "virtinst")):
+        check(False, "stock virtinst unpacked in %s" % STOCK_VI)
+        return
+    name = "stock-vi"
+    rc, msg, root = print_xml_define(name, ["--machine", "pseries-pcie-10.2", "--arch", "ppc64"]
+                                     + dargs, stock=True)
+    if not check(rc == 0, "stock virt-install 4.1.0: pseries-pcie-10.2 defined (%s)" % msg[:200]):
+        return
+    spare = spare_root_ports(root)
+    log("stock virt-install 4.1.0: %d pcie-root-port(s), %d spare" % (
+        len([c for c in pci_controllers(root) if c.get("model") == "pcie-root-port"]), len(spare)))
+    check(len(spare) == 1, "stock virt-install 4.1.0: one spare root port (libvirt's)")
+    rc, msg = virsh("start", name, "--paused", timeout=180)
+    results = []
+    for n in ("b", "c"):
+        img = os.path.join(WORK, "stock-%s.img" % n)
+        shutil.copyfile(os.path.join(GUEST, "disk-a.img"), img)
+        x = os.path.join(WORK, "stock-disk-%s.xml" % n)
+        with open(x, "w") as f:
+            f.write("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                    "<source file='%s'/><target dev='vd%s' bus='virtio'/></disk>\n" % (img, n))
+        results.append(virsh("attach-device", name, x, "--live"))
+    log("stock virt-install 4.1.0: live disk attaches: %s" % results)
+    check(results[0][0] == 0 and results[1][0] != 0 and
+          "No more available PCI slots" in results[1][1],
+          "stock virt-install 4.1.0: the first live disk attach works, the second fails "
+          "with \"No more available PCI slots\"")
+    destroy_undefine(name)
+
+
+def main():
+    for f in (os.path.join(QEMU_DIR, "qemu-system-ppc64"), BOOTDISK,
+              os.path.join(LVOBJ, "src", "virtstoraged"), os.path.join(VM_TREE, "virt-install")):
+        if not os.path.exists(f):
+            log("missing %s" % f)
+            return 1
+    if os.environ.get("LIBVIRT_E2E_NS") != "1":
+        shutil.rmtree(WORK, ignore_errors=True)
+        os.makedirs(WORK)
+        env = dict(os.environ, LIBVIRT_E2E_NS="1")
+        p = subprocess.Popen(["unshare", "-m", sys.executable, os.path.abspath(__file__)],
+                             env=env, start_new_session=True)
+        try:
+            return p.wait()
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait()
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    L.private_namespace()
+    try:
+        if start_daemons():
+            rc, out = virsh("version")
+            log(out.replace("\n", "; "))
+            only = os.environ.get("VIRT_INSTALL_E2E_ONLY", "")
+            if only in ("", "noboot"):
+                no_boot_checks()
+            if only in ("", "flow"):
+                for m in MACHINES:
+                    flow(m)
+    finally:
+        kill_qemus()
+        L.stop_all()
+    log("%d check(s) failed" % len(L.failures) if L.failures else "all checks passed")
+    return 1 if L.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
