@@ -165,8 +165,10 @@ lv_setup() {
         off+=("-D$o=disabled")
     done
     # The storage driver with its directory backend: virt-install resolves
-    # --disk path=... through storage pools (virtstoraged).
-    key="${off[*]} storage_dir"
+    # --disk path=... through storage pools (virtstoraged). QEMU runs as
+    # root: the default on Debian, libvirt-qemu, is a user this machine
+    # does not have (the daemons look it up before reading qemu.conf).
+    key="${off[*]} storage_dir qemu_user=root"
     if [ -f "$LV_OBJ/build.ninja" ]; then
         [ "$(cat "$LV_OBJ/.lv-options" 2>/dev/null)" = "$key" ] && return 0
         log "libvirt build options changed: configuring $LV_OBJ again"
@@ -179,6 +181,7 @@ lv_setup() {
         -Dbuildtype=debug -Doptimization=0 -Dwerror=false -Dgit_werror=disabled \
         -Ddriver_qemu=enabled -Ddriver_remote=enabled -Ddriver_libvirtd=enabled \
         -Dstorage_dir=enabled \
+        -Dqemu_user=root -Dqemu_group=root \
         -Djson_c=enabled -Dlibnl=enabled -Ddocs=disabled -Dtests=enabled -Dinit_script=none \
         "${off[@]}" >"$BUILD/libvirt-build.configure.log" 2>&1 ||
         { tail -30 "$BUILD/libvirt-build.configure.log" >&2; rm -rf "$LV_OBJ"; die "meson setup failed"; }
