@@ -23,7 +23,9 @@ hits all machines alike; ratios are taken within one run):
   5. sequential O_DIRECT read of a virtio-blk disk inside the guest;
   6. QEMU RSS after boot (guest has probed its devices), N = 1 and 128;
   7. boot from disk (SLOF -> GRUB -> Linux, no -kernel): the same GRUB disk
-     on NVMe vs virtio-blk, behind a root port and on legacy pci.0.
+     on NVMe vs virtio-blk, behind a root port and on legacy pci.0;
+  8. the q35 anchor: N virtio-blk flat vs behind root ports, on q35
+     (x86_64 build, SeaBIOS, amd64 guest) and on pseries-pcie.
 Outputs: build/bench/results.md, results.json (raw samples), startup.png.
 """
 
@@ -575,13 +577,22 @@ def guest_ram_rss_kb(pid):
     return None
 
 
-def boot_once(args, append, timeout=300):
-    """append None: boot from disk (SLOF -> GRUB -> the disk's kernel)."""
-    cmd = qemu_cmd(args) + ["-monitor", "none", "-serial", "stdio"]
+def boot_once(args, append, timeout=300, guest=None):
+    """append None: boot from disk (SLOF -> GRUB -> the disk's kernel).
+    guest: (argv0 list, kernel, initrd, console) of another guest (the
+    q35 anchor); default: ours, ppc64."""
+    if guest:
+        qemu, kernel, initrd, console = guest
+        cmd = qemu + args
+    else:
+        kernel = os.path.join(GUEST, "vmlinux")
+        initrd = os.path.join(GUEST, "initramfs.gz")
+        console = "hvc0"
+        cmd = qemu_cmd(args)
+    cmd += ["-monitor", "none", "-serial", "stdio"]
     if append is not None:
-        cmd += ["-kernel", os.path.join(GUEST, "vmlinux"),
-                "-initrd", os.path.join(GUEST, "initramfs.gz"),
-                "-append", "console=hvc0 quiet " + append]
+        cmd += ["-kernel", kernel, "-initrd", initrd,
+                "-append", "console=%s quiet %s" % (console, append)]
     errf = open(os.path.join(WORK, "boot.stderr"), "w")
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -745,6 +756,136 @@ def bench_diskboot(res):
             db.setdefault("%s|%s" % (m, what), []).append(
                 boot_once(args, None))
         log("boot from disk: repetition %d/%d done" % (rep + 1, BOOT_REPS))
+
+
+# ------------------------------------------------- 8 the q35 anchor
+
+# What a PCIe port costs at boot on q35 (same QEMU release, x86_64-softmmu
+# build, SeaBIOS, Debian's amd64 kernel with an initramfs made like ours)
+# and on pseries-pcie: N virtio-blk endpoints (null-co backends) on the
+# root bus ("flat", 8 functions per slot) vs each behind its own
+# pcie-root-port ("ports", 8 root ports per slot, as libvirt packs them).
+QEMU_X86 = os.path.join(BUILD, "qemu-build-x86_64", "qemu-system-x86_64")
+GUEST_X86 = os.path.join(BUILD, "guest-amd64")
+ANCHOR_MACHINES = ("q35", "pseries-pcie")
+
+
+def anchor_topology(machine, n, ports):
+    a = ["-M", machine, "-nodefaults", "-display", "none", "-smp", "1",
+         "-m", "1G"]
+    for i in range(n):
+        slot, fn = 1 + i // 8, i % 8
+        mf = ",multifunction=on" if fn == 0 else ""
+        a += ["-blockdev", "driver=null-co,node-name=nb%d,size=67108864" % i]
+        if ports:
+            a += ["-device", "pcie-root-port,id=rp%d,chassis=1,slot=%d,"
+                  "addr=%x.%x%s" % (i, i + 1, slot, fn, mf),
+                  "-device", "virtio-blk-pci,drive=nb%d,bus=rp%d" % (i, i)]
+        else:
+            a += ["-device", "virtio-blk-pci,drive=nb%d,addr=%x.%x%s" %
+                  (i, slot, fn, mf)]
+    return a
+
+
+def anchor_guest(machine):
+    if machine == "q35":
+        return ([QEMU_X86], os.path.join(GUEST_X86, "vmlinuz"),
+                os.path.join(GUEST_X86, "initramfs.gz"), "ttyS0")
+    return None
+
+
+def bench_anchor(res):
+    if not os.path.exists(QEMU_X86):
+        raise RuntimeError("no %s: scripts/bench.sh builds it" % QEMU_X86)
+    an = res.setdefault("anchor", {})
+    for rep in range(BOOT_REPS):
+        for n in NS:
+            for m in ANCHOR_MACHINES:
+                for ports in (False, True):
+                    r = boot_once(anchor_topology(m, n, ports),
+                                  "guest.mode=bench guest.bench-passes=0",
+                                  timeout=900, guest=anchor_guest(m))
+                    key = "%s|%s|%d" % (m, "ports" if ports else "flat", n)
+                    an.setdefault(key, []).append(r)
+        log("q35 anchor: repetition %d/%d done" % (rep + 1, BOOT_REPS))
+
+
+def anchor_section(res):
+    an = res.get("anchor")
+    if not an:
+        return []
+
+    def med(key, f):
+        xs = [f(r) for r in an.get(key, []) if f(r) is not None]
+        return statistics.median(xs) if xs else None
+
+    def total(r):
+        return r.get("userspace_s")
+
+    def kernel(r):
+        return r.get("guest_uptime_s")
+
+    def firmware(r):
+        if r.get("userspace_s") is None or r.get("guest_uptime_s") is None:
+            return None
+        return r["userspace_s"] - r["guest_uptime_s"]
+
+    def ready(r):
+        return r.get("ready_s")
+
+    def slof(r):
+        return r.get("prom_init_s")
+
+    def cell(x):
+        return "-" if x is None else "%.2f s" % x
+
+    def rat(a, b):
+        return "-" if a is None or not b else "%.2f" % (a / b)
+
+    L = ["", "## 8. What a PCIe port costs at boot: q35 anchor", "",
+         "Same run, medians of %d. N virtio-blk endpoints (null-co) on the "
+         "root bus, 8 functions per slot (flat), vs each behind its own "
+         "pcie-root-port, 8 ports per slot (ports). q35: x86_64-softmmu "
+         "build of the same tree, SeaBIOS, Debian's amd64 kernel; "
+         "pseries-pcie: SLOF, the ppc64el kernel; both TCG, `quiet`, the "
+         "same initramfs scripts (`guest.mode=bench`). Kernel part: the "
+         "guest's uptime when userspace starts; firmware part: exec -> "
+         "userspace minus that (QEMU start-up, firmware, boot loader). "
+         "Ready: all virtio functions have a driver. On pseries-pcie the "
+         "firmware part also holds the kernel's prom_init (it copies the "
+         "device tree out of SLOF through client-interface calls) and early "
+         "setup before its clock starts; SLOF alone (exec -> prom_init's "
+         "first line) is in the last column." % BOOT_REPS, "",
+         "| machine | N | flat: exec->userspace | firmware | kernel | "
+         "ports: exec->userspace | firmware | kernel | ports/flat total | "
+         "ports/flat firmware | ports/flat kernel | ports/flat ready | "
+         "SLOF flat | SLOF ports |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for m in ANCHOR_MACHINES:
+        for n in NS:
+            f, p = "%s|flat|%d" % (m, n), "%s|ports|%d" % (m, n)
+            L.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                m, n, cell(med(f, total)), cell(med(f, firmware)),
+                cell(med(f, kernel)), cell(med(p, total)),
+                cell(med(p, firmware)), cell(med(p, kernel)),
+                rat(med(p, total), med(f, total)),
+                rat(med(p, firmware), med(f, firmware)),
+                rat(med(p, kernel), med(f, kernel)),
+                rat(med(p, ready), med(f, ready)),
+                cell(med(f, slof)), cell(med(p, slof))))
+    L += ["", "Ports/flat side by side (kernel part; the issue's target: "
+          "pseries-pcie no worse than q35 at N = 32 and 128):", "",
+          "| N | q35 ports/flat kernel | pseries-pcie ports/flat kernel | "
+          "q35 ports/flat firmware | pseries-pcie ports/flat firmware |",
+          "|---:|---:|---:|---:|---:|"]
+    for n in NS:
+        row = []
+        for part in (kernel, firmware):
+            for m in ANCHOR_MACHINES:
+                row.append(rat(med("%s|ports|%d" % (m, n), part),
+                               med("%s|flat|%d" % (m, n), part)))
+        L.append("| %d | %s | %s | %s | %s |" % (n, row[0], row[2], row[1], row[3]))
+    return L
 
 
 # ---------------------------------------------------------------- report
@@ -1068,6 +1209,7 @@ def report(res):
     w("")
 
     L.extend(diskboot_section(res))
+    L.extend(anchor_section(res))
     return "\n".join(L)
 
 
@@ -1150,12 +1292,12 @@ def main():
     os.rename(QEMU + ".tmp", QEMU)
     res = {"host": host_info()}
     only = os.environ.get("BENCH_ONLY",
-                          "startup,fdt,config,boot,diskboot").split(",")
+                          "startup,fdt,config,boot,diskboot,anchor").split(",")
     log("make bench: %s, reps %d, boot reps %d%s" %
         (res["host"]["qemu"], REPS, BOOT_REPS, ", QUICK" if QUICK else ""))
     steps = [("startup", bench_startup), ("fdt", bench_fdt),
              ("config", bench_config), ("boot", bench_boot),
-             ("diskboot", bench_diskboot)]
+             ("diskboot", bench_diskboot), ("anchor", bench_anchor)]
     for name, fn in steps:
         if name in only:
             fn(res)
@@ -1163,7 +1305,7 @@ def main():
     res["elapsed_s"] = time.time() - T_START
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
-    if set(only) >= {"startup", "fdt", "config", "boot", "diskboot"}:
+    if set(only) >= {"startup", "fdt", "config", "boot", "diskboot", "anchor"}:
         md = report(res)
         with open(os.path.join(OUT, "results.md"), "w") as f:
             f.write(md + "\n")
@@ -1174,8 +1316,13 @@ def main():
         with open(os.path.join(OUT, "results-diskboot.md"), "w") as f:
             f.write(md + "\n")
         print(md)
-    log("wrote %s/%s" % (OUT, "results-diskboot.md, results.json"
-                         if only == ["diskboot"] else
+    elif only == ["anchor"]:
+        md = "\n".join(anchor_section(res))
+        with open(os.path.join(OUT, "results-anchor.md"), "w") as f:
+            f.write(md + "\n")
+        print(md)
+    log("wrote %s/%s" % (OUT, "results-%s.md, results.json" % only[0]
+                         if only in (["diskboot"], ["anchor"]) else
                          "results.md, results.json, startup.png"))
     return 0
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make bench: start-up, device-tree, config-space, guest boot, I/O and memory
-# costs of pseries-pcie vs pseries (and powernv10, -M none). Not part of
+# costs of pseries-pcie vs pseries (and powernv10, -M none), and what a PCIe
+# port costs at boot on q35 vs pseries-pcie (the anchor). Not part of
 # 'make check'; nothing here asserts a time. Output in build/bench/:
 # results.md (tables), results.json (raw samples), startup.png (plot).
 #   BENCH_REPS=N (default 5), BENCH_BOOT_REPS=N (default 3),
-#   BENCH_QUICK=1 (smoke run, about 2 minutes), BENCH_NO_PERF=1
+#   BENCH_QUICK=1 (smoke run, about 2 minutes), BENCH_NO_PERF=1,
+#   BENCH_ONLY=a,b (sections: startup,fdt,config,boot,diskboot,anchor)
 . "$(dirname "$0")/lib.sh"
 
 need_root "make bench"
@@ -21,6 +23,19 @@ fi
 [ -s "$FIRMWARE/slof.bin" ] || bash "$TOP/scripts/firmware.sh" "$OBJ"
 # the guest is rebuilt only when its packages or scripts changed
 bash "$TOP/scripts/guest.sh"
+
+# The q35 anchor (section 8): an x86_64-softmmu build of the same tree in
+# its own directory (ccache shares the common objects; ninja makes it a
+# no-op once built), its firmware and the amd64 guest. Only when the
+# anchor runs.
+case ",${BENCH_ONLY:-anchor}," in
+    *,anchor,*)
+        QEMU_TARGET=x86_64-softmmu QEMU_DOCS=0 QEMU_BUILD_DIR=$BUILD/qemu-build-x86_64 \
+            QEMU_NINJA_TARGETS=qemu-system-x86_64 bash "$TOP/scripts/build.sh"
+        [ -s "$BUILD/qemu-build-x86_64/qemu-bundle/usr/local/share/qemu/bios-256k.bin" ] ||
+            bash "$TOP/scripts/firmware.sh" "$BUILD/qemu-build-x86_64"
+        GUEST_ARCH=amd64 bash "$TOP/scripts/guest.sh" ;;
+esac
 
 # matplotlib for the plot, perf for the device-tree build time (optional).
 missing=()
