@@ -11,6 +11,7 @@
 #   libvirt.sh build [--e2e]  meson setup + ninja of the targets the unit tests need
 #                             (--e2e: also virtqemud, virtlogd, virtstoraged, virsh and
 #                             the QEMU and storage drivers)
+#   libvirt.sh prepare-e2e    deps, fetch, tree, tree --verify, build --e2e
 #   libvirt.sh unit           run qemucapabilitiestest, qemucaps2xmltest, domaincapstest, qemuxmlconftest
 #   libvirt.sh syntax-check   libvirt's syntax-check; fails if a rule flags a file the series touches
 #   libvirt.sh bisect-check   every patch builds on its own and passes the unit tests
@@ -290,8 +291,19 @@ cmd_bisect_check() {
     log "all $n libvirt patches build on their own and pass the unit tests"
 }
 
+# What the end-to-end tests and scripts/virt-env.sh need: the tree,
+# checked against libvirt-patches/, and the daemons built.
+cmd_prepare_e2e() {
+    cmd_deps
+    cmd_fetch
+    cmd_tree
+    cmd_tree --verify
+    cmd_build --e2e
+}
+
 case "${1:-}" in
     deps) shift; cmd_deps "$@" ;;
+    prepare-e2e) shift; cmd_prepare_e2e "$@" ;;
     bisect-check) shift; cmd_bisect_check "$@" ;;
     syntax-check) shift; cmd_syntax_check "$@" ;;
     fetch) shift; cmd_fetch "$@" ;;
@@ -299,5 +311,5 @@ case "${1:-}" in
     export) shift; cmd_export "$@" ;;
     build) shift; cmd_build "$@" ;;
     unit) shift; cmd_unit "$@" ;;
-    *) die "usage: libvirt.sh deps|fetch|tree [--verify|--reset]|export|build [--e2e]|unit|syntax-check|bisect-check" ;;
+    *) die "usage: libvirt.sh deps|fetch|tree [--verify|--reset]|export|build [--e2e]|prepare-e2e|unit|syntax-check|bisect-check" ;;
 esac

@@ -28,8 +28,8 @@ running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; 
 cmd_start() {
     need_root "running the libvirt daemons"
     [ -x "$OBJ/qemu-system-ppc64" ] || die "$OBJ/qemu-system-ppc64 is missing: run 'make run' or 'make check' first"
-    local lv=(bash "$TOP/scripts/libvirt.sh") vm=(bash "$TOP/scripts/virt-manager.sh") d
-    "${lv[@]}" deps && "${lv[@]}" fetch && "${lv[@]}" tree && "${lv[@]}" build --e2e
+    local vm=(bash "$TOP/scripts/virt-manager.sh") d
+    bash "$TOP/scripts/libvirt.sh" prepare-e2e
     "${vm[@]}" deps && "${vm[@]}" fetch && "${vm[@]}" tree
     bash "$TOP/scripts/bootdisk.sh"
     mkdir -p "$ENVDIR" "$RUN" "$LV_INST/etc/libvirt" "$LV_INST/var"

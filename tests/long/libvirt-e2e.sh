@@ -11,13 +11,8 @@ for f in "$OBJ/qemu-system-ppc64" "$BUILD/guest/vmlinux" "$BUILD/guest/initramfs
     [ -e "$f" ] || die "$f is missing: run 'make check' (or make run) first"
 done
 
-LV=(bash "$TOP/scripts/libvirt.sh")
-"${LV[@]}" deps
-"${LV[@]}" fetch
-"${LV[@]}" tree
-"${LV[@]}" tree --verify
-# virtqemud, virtlogd, virsh and the QEMU driver, run from the build directory.
-"${LV[@]}" build --e2e
+# the daemons, virsh and the drivers, run from the build directory
+bash "$TOP/scripts/libvirt.sh" prepare-e2e
 
 # Stock libvirt: Debian's binary packages, unpacked with dpkg-deb -x.
 stock=$BUILD/libvirt-stock

@@ -481,18 +481,15 @@ def private_namespace():
         subprocess.run(["mount", "--bind", copy, "/etc/" + name], check=True)
 
 
-def main():
-    for f in (QEMU, os.path.join(GUEST, "vmlinux"), os.path.join(GUEST, "initramfs.gz"),
-              os.path.join(GUEST, "disk-a.img"), os.path.join(LVOBJ, "src", "virtqemud")):
-        if not os.path.exists(f):
-            log("missing %s" % f)
-            return 1
+def enter_namespace(work, script):
+    """Everything runs in a private mount namespace (see private_namespace):
+    outside it, empty WORK, run SCRIPT again under 'unshare -m' and return
+    its exit status; inside, set the namespace up and return None."""
     if os.environ.get("LIBVIRT_E2E_NS") != "1":
-        # Everything runs in a private mount namespace (see private_namespace)
-        shutil.rmtree(WORK, ignore_errors=True)
-        os.makedirs(WORK)
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
         env = dict(os.environ, LIBVIRT_E2E_NS="1")
-        p = subprocess.Popen(["unshare", "-m", sys.executable, os.path.abspath(__file__)],
+        p = subprocess.Popen(["unshare", "-m", sys.executable, os.path.abspath(script)],
                              env=env, start_new_session=True)
         try:
             return p.wait()
@@ -502,6 +499,18 @@ def main():
                 p.wait()
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
     private_namespace()
+    return None
+
+
+def main():
+    for f in (QEMU, os.path.join(GUEST, "vmlinux"), os.path.join(GUEST, "initramfs.gz"),
+              os.path.join(GUEST, "disk-a.img"), os.path.join(LVOBJ, "src", "virtqemud")):
+        if not os.path.exists(f):
+            log("missing %s" % f)
+            return 1
+    rc = enter_namespace(WORK, __file__)
+    if rc is not None:
+        return rc
     try:
         patched()
     finally:

@@ -10,13 +10,8 @@
 [ -x "$OBJ/qemu-system-ppc64" ] || die "$OBJ/qemu-system-ppc64 is missing: run 'make check' (or make run) first"
 
 bash "$TOP/scripts/bootdisk.sh"
-LV=(bash "$TOP/scripts/libvirt.sh")
-"${LV[@]}" deps
-"${LV[@]}" fetch
-"${LV[@]}" tree
-"${LV[@]}" tree --verify
-# virtqemud, virtstoraged, virtlogd, virsh, the QEMU and storage drivers
-"${LV[@]}" build --e2e
+# the daemons, virsh and the drivers, run from the build directory
+bash "$TOP/scripts/libvirt.sh" prepare-e2e
 VM=(bash "$TOP/scripts/virt-manager.sh")
 "${VM[@]}" deps
 "${VM[@]}" fetch

@@ -29,7 +29,6 @@ helpers it uses); state under build/libvirt-inst, files under
 build/virt-install-e2e/.
 """
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -618,20 +617,9 @@ def main():
         if not os.path.exists(f):
             log("missing %s" % f)
             return 1
-    if os.environ.get("LIBVIRT_E2E_NS") != "1":
-        shutil.rmtree(WORK, ignore_errors=True)
-        os.makedirs(WORK)
-        env = dict(os.environ, LIBVIRT_E2E_NS="1")
-        p = subprocess.Popen(["unshare", "-m", sys.executable, os.path.abspath(__file__)],
-                             env=env, start_new_session=True)
-        try:
-            return p.wait()
-        finally:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait()
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
-    L.private_namespace()
+    rc = L.enter_namespace(WORK, __file__)
+    if rc is not None:
+        return rc
     try:
         if start_daemons():
             rc, out = virsh("version")
