@@ -6,6 +6,7 @@
 #   guest.mode=serve   report and checks, then commands from the console (serve())
 #   guest.checks=a,b   after the report, run these checks (see below)
 #   guest.mode=bench   no report: timings for scripts/bench.py (see bench())
+#   guest.bench-dmesg=1  bench: also print the initcall_debug timings
 # Everything the host parses is on lines starting with "@@".
 # The first line may follow an unfinished line of the kernel's: start afresh.
 echo
@@ -198,6 +199,12 @@ bench() {
         i=$((i + 1)); sleep 0.2
     done
     echo "@@ bench-ready $(cut -d' ' -f1 /proc/uptime)"
+    # guest.bench-dmesg=1 (with initcall_debug): the kernel's own time for
+    # each initcall and each driver probe, for bench.py's breakdown
+    if [ "$(arg guest.bench-dmesg)" = 1 ]; then
+        dmesg | sed -n 's/^\[ *\([0-9.]*\)\] \(.* returned -*[0-9]* after [0-9]* usecs\)$/@@ dmesg \1 \2/p'
+        echo "@@ dmesg-end"
+    fi
     sleep 2
     [ -b /dev/vda ] || return 0
     # How the guest drives the disk: VIRTIO_F_VERSION_1 (feature bit 32,
