@@ -25,7 +25,10 @@ hits all machines alike; ratios are taken within one run):
   7. boot from disk (SLOF -> GRUB -> Linux, no -kernel): the same GRUB disk
      on NVMe vs virtio-blk, behind a root port and on legacy pci.0;
   8. the q35 anchor: N virtio-blk flat vs behind root ports, on q35
-     (x86_64 build, SeaBIOS, amd64 guest) and on pseries-pcie.
+     (x86_64 build, SeaBIOS, amd64 guest) and on pseries-pcie;
+  9. where pseries-pcie's time goes with those root ports at N = 128:
+     boot phases, SLOF per node, QEMU's RTAS calls and bridge window
+     rebuilds (perf uprobes), the guest's initcall_debug times.
 Outputs: build/bench/results.md, results.json (raw samples), startup.png.
 """
 
@@ -577,10 +580,10 @@ def guest_ram_rss_kb(pid):
     return None
 
 
-def boot_once(args, append, timeout=300, guest=None):
+def boot_once(args, append, timeout=300, guest=None, prefix=()):
     """append None: boot from disk (SLOF -> GRUB -> the disk's kernel).
     guest: (argv0 list, kernel, initrd, console) of another guest (the
-    q35 anchor); default: ours, ppc64."""
+    q35 anchor); default: ours, ppc64. prefix: a wrapper command (perf)."""
     if guest:
         qemu, kernel, initrd, console = guest
         cmd = qemu + args
@@ -589,7 +592,7 @@ def boot_once(args, append, timeout=300, guest=None):
         initrd = os.path.join(GUEST, "initramfs.gz")
         console = "hvc0"
         cmd = qemu_cmd(args)
-    cmd += ["-monitor", "none", "-serial", "stdio"]
+    cmd = list(prefix) + cmd + ["-monitor", "none", "-serial", "stdio"]
     if append is not None:
         cmd += ["-kernel", kernel, "-initrd", initrd,
                 "-append", "console=%s quiet %s" % (console, append)]
@@ -597,7 +600,7 @@ def boot_once(args, append, timeout=300, guest=None):
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=errf)
-    r = {"reads": []}
+    r = {"reads": [], "t0": t0}     # CLOCK_MONOTONIC, as perf -k monotonic
     buf, console = b"", []
     fd = p.stdout.fileno()
     deadline = time.time() + timeout
@@ -621,6 +624,20 @@ def boot_once(args, append, timeout=300, guest=None):
                 r["pci_scan_s"] = now           # SLOF starts probing PCI
             if "Preparing to boot Linux" in ln and "prom_init_s" not in r:
                 r["prom_init_s"] = now          # the kernel runs (prom_init)
+            # the breakdown (section 9): SLOF's banner, the bridges and
+            # devices its scan prints, prom_init's client calls into SLOF
+            for key, text in (("slof_s", "SLOF"),
+                              ("cas_s", "Max number of cores passed"),
+                              ("cas_done_s", "client-architecture-support"),
+                              ("dt_copy_s", "copying OF device tree"),
+                              ("quiesce_s", "Quiescing Open Firmware")):
+                if key not in r and text in ln:
+                    r[key] = now
+            if "pci_scan_s" in r and "pci_scan_end_s" not in r:
+                if re.search(r"\(B\) : [0-9a-f]{4} [0-9a-f]{4}", ln):
+                    r["slof_bridges"] = r.get("slof_bridges", 0) + 1
+                elif re.search(r"\(D\) : [0-9a-f]{4} [0-9a-f]{4}", ln):
+                    r["slof_devices"] = r.get("slof_devices", 0) + 1
             if "Trying to load:" in ln and "load_s" not in r:
                 r["load_s"] = now               # SLOF opens the boot device
             if "Welcome to GRUB" in ln and "grub_s" not in r:
@@ -641,6 +658,8 @@ def boot_once(args, append, timeout=300, guest=None):
                 r["guest_ram_rss_kb"] = guest_ram_rss_kb(p.pid)
             elif w[1] == "bench-virtio":
                 r["virtio_mode"] = w[3]         # as the guest drives vda
+            elif w[1] == "dmesg":               # guest.bench-dmesg=1
+                r.setdefault("dmesg", []).append(ln[ln.index("@@") + 9:])
             elif w[1] == "bench-read":
                 r["reads"].append((int(w[2]), int(w[3]), w[4]))
             elif w[1] == "done":
@@ -883,6 +902,236 @@ def anchor_section(res):
         row = [rat(med("%s|ports|%d" % (m, n), part), med("%s|flat|%d" % (m, n), part))
                for part in (kernel, entry, total) for m in ANCHOR_MACHINES]
         L.append("| %d | %s |" % (n, " | ".join(row)))
+    return L
+
+
+# ------------------------------------------- 9 where the ports' time goes
+
+# pseries-pcie at N = 128 (8 quick), the anchor's two topologies: the boot
+# split at the console lines SLOF and prom_init print; SLOF's scan per
+# node; QEMU's RTAS calls and bridge window rebuilds per phase (perf
+# uprobes, one boot each); the guest kernel's initcall_debug times per
+# initcall, port service and driver probe (one boot each).
+BD_N = 8 if QUICK else 128
+BD_PROBES = ("benchbd_rtas=spapr_rtas_call token",
+             "benchbd_remap=pci_bridge_update_mappings")
+# QEMU's RTAS tokens (include/hw/ppc/spapr.h)
+RTAS_NAME = {0x2012: "NVRAM fetch/store", 0x2013: "NVRAM fetch/store",
+             0x2016: "config reads", 0x2017: "config writes",
+             0x2018: "MSI source queries", 0x2019: "ibm,change-msi",
+             0x2021: "EEH config-addr queries"}
+BD_PHASES = (
+    ("exec -> SLOF banner (QEMU start-up)", "t0", "slof_s"),
+    ("SLOF before its PCI scan (device tree from QEMU)", "slof_s",
+     "pci_scan_s"),
+    ("SLOF PCI scan", "pci_scan_s", "pci_scan_end_s"),
+    ("SLOF after the scan -> prom_init", "pci_scan_end_s", "prom_init_s"),
+    ("prom_init -> CAS", "prom_init_s", "cas_s"),
+    ("CAS: SLOF merges QEMU's new device tree", "cas_s", "cas_done_s"),
+    ("prom_init, CAS -> device-tree copy", "cas_done_s", "dt_copy_s"),
+    ("prom_init copies SLOF's device tree (client calls)", "dt_copy_s",
+     "quiesce_s"),
+    ("kernel: SLOF's hand-over -> userspace", "quiesce_s", "userspace_s"),
+    ("userspace -> every virtio function has a driver", "userspace_s",
+     "ready_s"),
+)
+SERVICE = {0x01: "PME", 0x02: "AER", 0x04: "pciehp", 0x08: "DPC",
+           0x10: "bandwidth"}
+
+
+def bd_phase(r, t):
+    """the phase a time (seconds from exec) falls into"""
+    name = None
+    for ph, a, _b in BD_PHASES:
+        ta = 0.0 if a == "t0" else r.get(a)
+        if ta is not None and t >= ta:
+            name = ph
+    return name
+
+
+def bd_probes_add():
+    if os.environ.get("BENCH_NO_PERF") == "1" or not shutil.which("perf"):
+        return False
+    bd_probes_del()
+    for spec in BD_PROBES:
+        r = subprocess.run(["perf", "probe", "-q", "-x", QEMU, "-a", spec],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            log("perf probe failed (%s): no QEMU counters in the breakdown" %
+                r.stderr.strip()[-200:])
+            bd_probes_del()
+            return False
+    return True
+
+
+def bd_probes_del():
+    if shutil.which("perf"):
+        subprocess.run(["perf", "probe", "-q", "-d", "probe_qemu:benchbd*"],
+                       capture_output=True)
+
+
+def bd_counts(r, data):
+    """QEMU events per phase of boot r, from perf record -k monotonic"""
+    out = subprocess.run(["perf", "script", "-i", data, "-F",
+                          "time,event,trace"],
+                         capture_output=True, text=True).stdout
+    counts = {}
+    for ln in out.splitlines():
+        m = re.match(r"\s*([0-9.]+):\s+probe_qemu:(benchbd_\w+):?(.*)", ln)
+        if not m:
+            continue
+        if m.group(2) == "benchbd_remap":
+            what = "bridge window rebuilds"
+        else:
+            tok = re.search(r"token=(0x[0-9a-f]+|\d+)", m.group(3))
+            tok = int(tok.group(1), 0) if tok else None
+            what = RTAS_NAME.get(tok, "other RTAS calls")
+        ph = bd_phase(r, float(m.group(1)) - r["t0"])
+        c = counts.setdefault(ph or "before", {})
+        c[what] = c.get(what, 0) + 1
+    return counts
+
+
+def bd_guest(r, ports):
+    """initcall_debug: seconds per initcall of interest and per kind of
+    driver probe"""
+    g = {}
+
+    def add(k, us):
+        n, t = g.get(k, (0, 0.0))
+        g[k] = (n + 1, t + us / 1e6)
+    for ln in r.pop("dmesg", []):
+        m = re.search(r"initcall (\w+)\S*(?: \[\w+\])? returned -?\d+ "
+                      r"after (\d+) usecs", ln)
+        if m:
+            if m.group(1) in ("pcibios_init", "pcie_portdrv_init",
+                              "virtio_pci_driver_init", "virtio_blk_init"):
+                add("initcall " + m.group(1), int(m.group(2)))
+            continue
+        m = re.search(r"probe of (\S+) returned -?\d+ after (\d+) usecs", ln)
+        if not m:
+            continue
+        dev, us = m.group(1), int(m.group(2))
+        svc = re.search(r":pcie([0-9a-f]+)$", dev)
+        bdf = re.match(r"[0-9a-f]{4}:([0-9a-f]{2}):", dev)
+        if svc:
+            k = "probe: port service " + SERVICE.get(
+                int(svc.group(1), 16) & 0xff, svc.group(1))
+        elif re.match(r"virtio\d+$", dev):
+            k = "probe: virtio_blk (virtio device)"
+        elif bdf and ports and bdf.group(1) == "00":
+            k = "probe: pcieport (root port)"
+        elif bdf:
+            k = "probe: virtio-pci (PCI function)"
+        else:
+            continue
+        add(k, us)
+    return g
+
+
+def bench_breakdown(res):
+    bd = res.setdefault("breakdown", {"n": BD_N})
+    topo = {"flat": anchor_topology("pseries-pcie", BD_N, False),
+            "ports": anchor_topology("pseries-pcie", BD_N, True)}
+    app = "guest.mode=bench guest.bench-passes=0"
+    for rep in range(BOOT_REPS):
+        for t in ("flat", "ports"):
+            bd.setdefault("boots", {}).setdefault(t, []).append(
+                boot_once(topo[t], app, timeout=900))
+        log("breakdown: timing boot %d/%d done" % (rep + 1, BOOT_REPS))
+    if bd_probes_add():
+        try:
+            for t in ("flat", "ports"):
+                data = os.path.join(WORK, "breakdown.perf.data")
+                r = boot_once(topo[t], app, timeout=900,
+                              prefix=["perf", "record", "-q", "-k",
+                                      "CLOCK_MONOTONIC", "-o", data, "-e",
+                                      "probe_qemu:benchbd_rtas", "-e",
+                                      "probe_qemu:benchbd_remap", "--"])
+                bd.setdefault("counts", {})[t] = bd_counts(r, data)
+        finally:
+            bd_probes_del()
+        log("breakdown: QEMU counters done")
+    for t in ("flat", "ports"):
+        r = boot_once(topo[t], app + " initcall_debug log_buf_len=8M "
+                      "guest.bench-dmesg=1", timeout=900)
+        bd.setdefault("guest", {})[t] = bd_guest(r, t == "ports")
+    log("breakdown: guest initcall_debug done")
+
+
+def breakdown_section(res):
+    bd = res.get("breakdown")
+    if not bd or "boots" not in bd:
+        return []
+    n = bd["n"]
+
+    def med(t, a, b):
+        xs = []
+        for r in bd["boots"].get(t, []):
+            ta = 0.0 if a == "t0" else r.get(a)
+            if ta is not None and r.get(b) is not None:
+                xs.append(r[b] - ta)
+        return statistics.median(xs) if xs else None
+
+    def cell(x):
+        return "-" if x is None else "%.2f s" % x
+
+    L = ["", "## 9. Where the ports' time goes: pseries-pcie at N = %d" % n,
+         "", "The two topologies of section 8 (N virtio-blk on pcie.0, "
+         "flat, vs each behind its own root port), medians of %d boots; "
+         "phases cut at the console lines SLOF and prom_init print. CAS "
+         "and the device-tree copy are SLOF's work for the kernel's "
+         "prom_init (client interface calls), counted in section 8's "
+         "kernel part." % len(bd["boots"].get("flat", [])), "",
+         "| phase | flat | ports | ports - flat |", "|---|---:|---:|---:|"]
+    for ph, a, b in BD_PHASES:
+        f, p = med("flat", a, b), med("ports", a, b)
+        L.append("| %s | %s | %s | %s |" % (
+            ph, cell(f), cell(p),
+            "-" if f is None or p is None else "%+.2f s" % (p - f)))
+    f, p = med("flat", "t0", "userspace_s"), med("ports", "t0", "userspace_s")
+    L.append("| **exec -> userspace** | %s | %s | %s |" % (
+        cell(f), cell(p), "-" if f is None or p is None else
+        "%+.2f s" % (p - f)))
+    fs, ps = (med("flat", "pci_scan_s", "pci_scan_end_s"),
+              med("ports", "pci_scan_s", "pci_scan_end_s"))
+    nodes = {t: [(r.get("slof_bridges", 0), r.get("slof_devices", 0))
+                 for r in bd["boots"].get(t, [])][:1] for t in bd["boots"]}
+    if fs and ps:
+        L += ["", "SLOF's scan, per node it prints: flat %s bridges + %s "
+              "devices, %.0f ms per device; ports %s bridges + %s devices: "
+              "each root port adds %.0f ms (ports - flat, over N)." % (
+                  *(nodes.get("flat") or [("?", "?")])[0], 1000 * fs / n,
+                  *(nodes.get("ports") or [("?", "?")])[0],
+                  1000 * (ps - fs) / n)]
+    cnt = bd.get("counts")
+    if cnt:
+        kinds = sorted({k for t in cnt.values() for c in t.values()
+                        for k in c})
+        L += ["", "QEMU's side, one boot each (perf uprobes on "
+              "spapr_rtas_call and pci_bridge_update_mappings): events per "
+              "phase, flat / ports.", "",
+              "| phase | " + " | ".join(kinds) + " |",
+              "|---|" + "---:|" * len(kinds)]
+        for ph in ["before"] + [x[0] for x in BD_PHASES]:
+            cf, cp = cnt.get("flat", {}).get(ph, {}), cnt.get("ports",
+                                                                {}).get(ph, {})
+            if not cf and not cp:
+                continue
+            L.append("| %s | %s |" % (ph, " | ".join(
+                "%d / %d" % (cf.get(k, 0), cp.get(k, 0)) for k in kinds)))
+    g = bd.get("guest")
+    if g:
+        keys = sorted({k for t in g.values() for k in t})
+        L += ["", "The guest kernel's own times (initcall_debug, one boot "
+              "each; probes of the port services and drivers, summed):", "",
+              "| initcall / probe | flat: n | flat: total | ports: n | "
+              "ports: total | ports - flat |", "|---|---:|---:|---:|---:|---:|"]
+        for k in keys:
+            nf, tf = g.get("flat", {}).get(k, (0, 0.0))
+            np_, tp = g.get("ports", {}).get(k, (0, 0.0))
+            L.append("| %s | %d | %.3f s | %d | %.3f s | %+.3f s |" % (
+                k, nf, tf, np_, tp, tp - tf))
     return L
 
 
@@ -1208,6 +1457,7 @@ def report(res):
 
     L.extend(diskboot_section(res))
     L.extend(anchor_section(res))
+    L.extend(breakdown_section(res))
     return "\n".join(L)
 
 
@@ -1289,13 +1539,15 @@ def main():
     shutil.copy2(QEMU_BUILT, QEMU + ".tmp")
     os.rename(QEMU + ".tmp", QEMU)
     res = {"host": host_info()}
-    only = os.environ.get("BENCH_ONLY",
-                          "startup,fdt,config,boot,diskboot,anchor").split(",")
+    full = ["startup", "fdt", "config", "boot", "diskboot", "anchor",
+            "breakdown"]
+    only = os.environ.get("BENCH_ONLY", ",".join(full)).split(",")
     log("make bench: %s, reps %d, boot reps %d%s" %
         (res["host"]["qemu"], REPS, BOOT_REPS, ", QUICK" if QUICK else ""))
     steps = [("startup", bench_startup), ("fdt", bench_fdt),
              ("config", bench_config), ("boot", bench_boot),
-             ("diskboot", bench_diskboot), ("anchor", bench_anchor)]
+             ("diskboot", bench_diskboot), ("anchor", bench_anchor),
+             ("breakdown", bench_breakdown)]
     for name, fn in steps:
         if name in only:
             fn(res)
@@ -1303,25 +1555,23 @@ def main():
     res["elapsed_s"] = time.time() - T_START
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
-    if set(only) >= {"startup", "fdt", "config", "boot", "diskboot", "anchor"}:
+    # the sections that can be run alone (BENCH_ONLY) and their report
+    alone = {"diskboot": diskboot_section, "anchor": anchor_section,
+             "breakdown": breakdown_section}
+    if set(only) >= set(full):
+        name = "results.md"
         md = report(res)
-        with open(os.path.join(OUT, "results.md"), "w") as f:
-            f.write(md + "\n")
         plot(res, os.path.join(OUT, "startup.png"))
-        print(md)
-    elif only == ["diskboot"]:
-        md = "\n".join(diskboot_section(res))
-        with open(os.path.join(OUT, "results-diskboot.md"), "w") as f:
+    elif all(x in alone for x in only):
+        name = "results-%s.md" % "-".join(only)
+        md = "\n".join(x for o in only for x in alone[o](res))
+    else:
+        name, md = None, None
+    if md is not None:
+        with open(os.path.join(OUT, name), "w") as f:
             f.write(md + "\n")
         print(md)
-    elif only == ["anchor"]:
-        md = "\n".join(anchor_section(res))
-        with open(os.path.join(OUT, "results-anchor.md"), "w") as f:
-            f.write(md + "\n")
-        print(md)
-    log("wrote %s/%s" % (OUT, "results-%s.md, results.json" % only[0]
-                         if only in (["diskboot"], ["anchor"]) else
-                         "results.md, results.json, startup.png"))
+    log("wrote %s/%s" % (OUT, (name + ", " if name else "") + "results.json"))
     return 0
 
 

@@ -7,7 +7,7 @@
 # results.md (tables), results.json (raw samples), startup.png (plot).
 #   BENCH_REPS=N (default 5), BENCH_BOOT_REPS=N (default 3),
 #   BENCH_QUICK=1 (smoke run, about 2 minutes), BENCH_NO_PERF=1,
-#   BENCH_ONLY=a,b (sections: startup,fdt,config,boot,diskboot,anchor)
+#   BENCH_ONLY=a,b (sections: startup,fdt,config,boot,diskboot,anchor,breakdown)
 . "$(dirname "$0")/lib.sh"
 
 need_root "make bench"
