@@ -339,29 +339,34 @@ def fdt_stats(path):
     return {"bytes": total, "nodes": nodes, "props": props}
 
 
+# perf probe specs, and the events they make
+FDT_PROBES = ("benchfdt_in=spapr_build_fdt",
+              "benchfdt_out=spapr_build_fdt%return")
 PROBES = ("probe_qemu:benchfdt_in", "probe_qemu:benchfdt_out__return")
 
 
-def perf_probes_add():
+def perf_probes_add(specs, without):
+    """perf uprobes on the QEMU snapshot; False, and none left, if perf is
+    missing or a probe cannot be placed (the log says what is lost)"""
     if os.environ.get("BENCH_NO_PERF") == "1" or not shutil.which("perf"):
         return False
-    perf_probes_del()
-    for spec in ("benchfdt_in=spapr_build_fdt",
-                 "benchfdt_out=spapr_build_fdt%return"):
+    perf_probes_del(specs)
+    for spec in specs:
         r = subprocess.run(["perf", "probe", "-q", "-x", QEMU, "-a", spec],
                            capture_output=True, text=True)
         if r.returncode != 0:
-            log("perf probe failed (%s): FDT build time from system_reset "
-                "only" % r.stderr.strip()[-200:])
-            perf_probes_del()
+            log("perf probe failed (%s): %s" % (r.stderr.strip()[-200:],
+                                                without))
+            perf_probes_del(specs)
             return False
     return True
 
 
-def perf_probes_del():
+def perf_probes_del(specs):
     if shutil.which("perf"):
-        subprocess.run(["perf", "probe", "-q", "-d", "probe_qemu:benchfdt*"],
-                       capture_output=True)
+        for name in sorted({spec.split("=")[0] for spec in specs}):
+            subprocess.run(["perf", "probe", "-q", "-d",
+                            "probe_qemu:%s*" % name], capture_output=True)
 
 
 def perf_durations(data):
@@ -383,7 +388,8 @@ def perf_durations(data):
 
 def bench_fdt(res):
     samples = res.setdefault("fdt", {})
-    use_perf = perf_probes_add()
+    use_perf = perf_probes_add(FDT_PROBES, "FDT build time from "
+                               "system_reset only")
     res["fdt_method"] = "perf-uprobes" if use_perf else "system_reset-only"
     try:
         for rep in range(max(1, REPS - 2)):
@@ -419,7 +425,7 @@ def bench_fdt(res):
             log("device tree: repetition %d done" % (rep + 1))
     finally:
         if use_perf:
-            perf_probes_del()
+            perf_probes_del(FDT_PROBES)
 
 
 # ---------------------------------------------------------------- 4 config
@@ -949,27 +955,6 @@ def bd_phase(r, t):
     return name
 
 
-def bd_probes_add():
-    if os.environ.get("BENCH_NO_PERF") == "1" or not shutil.which("perf"):
-        return False
-    bd_probes_del()
-    for spec in BD_PROBES:
-        r = subprocess.run(["perf", "probe", "-q", "-x", QEMU, "-a", spec],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            log("perf probe failed (%s): no QEMU counters in the breakdown" %
-                r.stderr.strip()[-200:])
-            bd_probes_del()
-            return False
-    return True
-
-
-def bd_probes_del():
-    if shutil.which("perf"):
-        subprocess.run(["perf", "probe", "-q", "-d", "probe_qemu:benchbd*"],
-                       capture_output=True)
-
-
 def bd_counts(r, data):
     """QEMU events per phase of boot r, from perf record -k monotonic"""
     out = subprocess.run(["perf", "script", "-i", data, "-F",
@@ -1039,7 +1024,7 @@ def bench_breakdown(res):
             bd.setdefault("boots", {}).setdefault(t, []).append(
                 boot_once(topo[t], app, timeout=900))
         log("breakdown: timing boot %d/%d done" % (rep + 1, BOOT_REPS))
-    if bd_probes_add():
+    if perf_probes_add(BD_PROBES, "no QEMU counters in the breakdown"):
         try:
             for t in ("flat", "ports"):
                 data = os.path.join(WORK, "breakdown.perf.data")
@@ -1050,7 +1035,7 @@ def bench_breakdown(res):
                                       "probe_qemu:benchbd_remap", "--"])
                 bd.setdefault("counts", {})[t] = bd_counts(r, data)
         finally:
-            bd_probes_del()
+            perf_probes_del(BD_PROBES)
         log("breakdown: QEMU counters done")
     for t in ("flat", "ports"):
         r = boot_once(topo[t], app + " initcall_debug log_buf_len=8M "
