@@ -9,6 +9,7 @@ Environment:
   BENCH_BOOT_REPS=N  repetitions of the guest boots (default 3; quick: 1)
   BENCH_QUICK=1      a fast smoke run: N = 1, 8; one boot per case; small disk
   BENCH_NO_PERF=1    do not use perf uprobes for the device-tree build time
+  BENCH_ANCHOR_MACHINES=a,b  the anchor's machines (q35,q35-ovmf,pseries-pcie)
 
 Cases (every repetition runs every machine once, in turn, so that drift
 hits all machines alike; ratios are taken within one run):
@@ -25,7 +26,8 @@ hits all machines alike; ratios are taken within one run):
   7. boot from disk (SLOF -> GRUB -> Linux, no -kernel): the same GRUB disk
      on NVMe vs virtio-blk, behind a root port and on legacy pci.0;
   8. the q35 anchor: N virtio-blk flat vs behind root ports, on q35
-     (x86_64 build, SeaBIOS, amd64 guest) and on pseries-pcie;
+     (x86_64 build, SeaBIOS, amd64 guest; and with OVMF) and on
+     pseries-pcie;
   9. where pseries-pcie's time goes with those root ports at N = 128:
      boot phases, SLOF per node, QEMU's RTAS calls and bridge window
      rebuilds (perf uprobes), the guest's initcall_debug times.
@@ -792,12 +794,25 @@ def bench_diskboot(res):
 # pcie-root-port ("ports", 8 root ports per slot, as libvirt packs them).
 QEMU_X86 = os.path.join(BUILD, "qemu-build-x86_64", "qemu-system-x86_64")
 GUEST_X86 = os.path.join(BUILD, "guest-amd64")
-ANCHOR_MACHINES = ("q35", "pseries-pcie")
+# q35-ovmf: q35 with Debian's OVMF (UEFI) instead of SeaBIOS, when
+# scripts/bench.sh could unpack it
+OVMF_DIR = os.path.join(BUILD, "ovmf", "usr", "share", "OVMF")
+OVMF_CODE = os.path.join(OVMF_DIR, "OVMF_CODE_4M.fd")
+OVMF_VARS = os.path.join(OVMF_DIR, "OVMF_VARS_4M.fd")
+ANCHOR_MACHINES = (("q35", "q35-ovmf", "pseries-pcie")
+                   if os.path.exists(OVMF_CODE) else ("q35", "pseries-pcie"))
+if os.environ.get("BENCH_ANCHOR_MACHINES"):     # e.g. q35-ovmf alone
+    ANCHOR_MACHINES = tuple(os.environ["BENCH_ANCHOR_MACHINES"].split(","))
 
 
 def anchor_topology(machine, n, ports):
-    a = ["-M", machine, "-nodefaults", "-display", "none", "-smp", "1",
-         "-m", "1G"]
+    a = ["-M", "q35" if machine == "q35-ovmf" else machine, "-nodefaults",
+         "-display", "none", "-smp", "1", "-m", "1G"]
+    if machine == "q35-ovmf":
+        vars_fd = os.path.join(WORK, "ovmf-vars.fd")     # fresh each boot
+        shutil.copyfile(OVMF_VARS, vars_fd)
+        a += ["-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
+              "-drive", "if=pflash,format=raw,file=" + vars_fd]
     for i in range(n):
         slot, fn = 1 + i // 8, i % 8
         mf = ",multifunction=on" if fn == 0 else ""
@@ -813,7 +828,7 @@ def anchor_topology(machine, n, ports):
 
 
 def anchor_guest(machine):
-    if machine == "q35":
+    if machine.startswith("q35"):
         return ([QEMU_X86], os.path.join(GUEST_X86, "vmlinuz"),
                 os.path.join(GUEST_X86, "initramfs.gz"), "ttyS0")
     return None
@@ -875,6 +890,7 @@ def anchor_section(res):
          "root bus, 8 functions per slot (flat), vs each behind its own "
          "pcie-root-port, 8 ports per slot (ports). q35: x86_64-softmmu "
          "build of the same tree, SeaBIOS, Debian's amd64 kernel; "
+         "q35-ovmf: the same with Debian's OVMF (UEFI) instead of SeaBIOS; "
          "pseries-pcie: SLOF, the ppc64el kernel; both TCG, `quiet`, the "
          "same initramfs scripts (`guest.mode=bench`). Firmware part: exec "
          "-> the kernel starts (QEMU start-up, firmware, its PCI scan, "
@@ -901,9 +917,10 @@ def anchor_section(res):
                 rat(med(p, ready), med(f, ready))))
     L += ["", "Ports/flat side by side (the issue's target: pseries-pcie's "
           "kernel ratio no worse than q35's at N = 32 and 128):", "",
-          "| N | kernel: q35 | kernel: pseries-pcie | firmware: q35 | "
-          "firmware: pseries-pcie | total: q35 | total: pseries-pcie |",
-          "|---:|---:|---:|---:|---:|---:|---:|"]
+          "| N | " + " | ".join("%s: %s" % (part, m) for part in
+                               ("kernel", "firmware", "total")
+                               for m in ANCHOR_MACHINES) + " |",
+          "|---:|" + "---:|" * (3 * len(ANCHOR_MACHINES))]
     for n in NS:
         row = [rat(med("%s|ports|%d" % (m, n), part), med("%s|flat|%d" % (m, n), part))
                for part in (kernel, entry, total) for m in ANCHOR_MACHINES]

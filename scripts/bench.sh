@@ -7,7 +7,8 @@
 # results.md (tables), results.json (raw samples), startup.png (plot).
 #   BENCH_REPS=N (default 5), BENCH_BOOT_REPS=N (default 3),
 #   BENCH_QUICK=1 (smoke run, about 2 minutes), BENCH_NO_PERF=1,
-#   BENCH_ONLY=a,b (sections: startup,fdt,config,boot,diskboot,anchor,breakdown)
+#   BENCH_ONLY=a,b (sections: startup,fdt,config,boot,diskboot,anchor,breakdown),
+#   BENCH_ANCHOR_MACHINES=a,b (default q35,q35-ovmf,pseries-pcie)
 . "$(dirname "$0")/lib.sh"
 
 need_root "make bench"
@@ -34,7 +35,18 @@ case ",${BENCH_ONLY:-anchor}," in
             QEMU_NINJA_TARGETS=qemu-system-x86_64 bash "$TOP/scripts/build.sh"
         [ -s "$BUILD/qemu-build-x86_64/qemu-bundle/usr/local/share/qemu/bios-256k.bin" ] ||
             bash "$TOP/scripts/firmware.sh" "$BUILD/qemu-build-x86_64"
-        GUEST_ARCH=amd64 bash "$TOP/scripts/guest.sh" ;;
+        GUEST_ARCH=amd64 bash "$TOP/scripts/guest.sh"
+        # Debian's OVMF for the q35-ovmf rows (unpacked, not installed)
+        if [ ! -s "$BUILD/ovmf/usr/share/OVMF/OVMF_CODE_4M.fd" ]; then
+            rm -rf "$BUILD/ovmf.dl" && mkdir -p "$BUILD/ovmf.dl"
+            if (cd "$BUILD/ovmf.dl" && apt-get download -q ovmf) >"$BUILD/ovmf-download.log" 2>&1 &&
+               dpkg-deb -x "$BUILD"/ovmf.dl/ovmf_*.deb "$BUILD/ovmf"; then
+                log "OVMF unpacked in $BUILD/ovmf"
+            else
+                warn "no OVMF (see $BUILD/ovmf-download.log): the anchor runs without q35-ovmf"
+            fi
+            rm -rf "$BUILD/ovmf.dl"
+        fi ;;
 esac
 
 # matplotlib for the plot, perf for the device-tree build time (optional).
