@@ -16,7 +16,7 @@ help:
 	@echo "make check-long make check, then sanitizers, fuzzing, 20 migration round trips,"
 	@echo "                the hotplug soak and the libvirt end-to-end test (about an hour)"
 	@echo "make fuzz       coverage-guided fuzzing under ASan/UBSan (FUZZ_SECONDS per target)"
-	@echo "make bench      start-up/FDT/config/boot/IO/RSS benchmarks -> build/bench/ (not in check)"
+	@echo "make bench      start-up/FDT/config/boot/IO/RSS, q35 anchor, port breakdown -> build/bench/ (not in check)"
 	@echo "make console    the demo guest with an interactive shell"
 	@echo "make tree       create build/qemu (upstream + patches/)"
 	@echo "make export     export build/qemu upstream..HEAD to patches/"
