@@ -9,6 +9,8 @@
 #   sgdisk, mke2fs -d and dd: no loop mounts, no root-only tools.
 #
 #   bootdisk.sh   -> build/bootdisk/boot-a.img, boot-b.img, boot-serve.img (raw)
+#   GUEST_KERNEL=trixie|sid bootdisk.sh -> the same with that guest's kernel,
+#                    in build/bootdisk-trixie/ or build/bootdisk-sid/
 # The images differ in their ext2 label (GRUB searches for its own) and in
 # guest.bootdisk=a|b|serve on the kernel command line, so a test can tell
 # which one the firmware booted. a and b run the guest in guest.mode=report
@@ -17,16 +19,17 @@
 # or this script change.
 . "$(dirname "$0")/lib.sh"
 
-OUT=$BUILD/bootdisk
-GRUB_DEBS=$DL/grub
+KERNEL=${GUEST_KERNEL:-bookworm}
+GUEST=$(guest_dir "$KERNEL") || exit 1
+case $KERNEL in bookworm) OUT=$BUILD/bootdisk ;; *) OUT=$BUILD/bootdisk-$KERNEL ;; esac
+GRUB_DEBS=$DL/grub-$KERNEL
 GRUB_PKG=grub-ieee1275-bin:ppc64el
 
 for tool in grub-mkimage sgdisk mke2fs; do
     command -v "$tool" >/dev/null ||
         die "$tool is missing: run 'make deps' (packages grub-common, gdisk, e2fsprogs)"
 done
-bash "$TOP/scripts/guest.sh" >/dev/null || die "cannot build the guest"
-GUEST=$BUILD/guest
+GUEST_KERNEL=$KERNEL bash "$TOP/scripts/guest.sh" >/dev/null || die "cannot build the $KERNEL guest"
 
 grub_ver=$(apt-cache policy "$GRUB_PKG" | sed -n 's/ *Candidate: //p')
 [ -n "$grub_ver" ] && [ "$grub_ver" != "(none)" ] ||
@@ -85,7 +88,7 @@ EOF
     dd if="$w/core.elf" of="$img" bs=512 seek=2048 conv=notrunc status=none
     dd if="$w/boot.ext2" of="$img" bs=512 seek="$first" conv=notrunc status=none
     rm -rf "$w"
-    log "boot disk $img: $(( $(stat -c %s "$img") >> 20 )) MiB, GRUB $grub_ver, ext2 label $label"
+    log "boot disk $img: $(( $(stat -c %s "$img") >> 20 )) MiB, GRUB $grub_ver, kernel $(cat "$GUEST/kernel-version"), ext2 label $label"
 }
 
 make_image a report

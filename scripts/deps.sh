@@ -13,7 +13,7 @@ PKGS="build-essential git make ninja-build pkg-config flex bison ccache
       libglib2.0-dev libpixman-1-dev libfdt-dev libslirp-dev zlib1g-dev
       python3-venv device-tree-compiler dpkg-dev xz-utils ca-certificates
       python3-sphinx python3-sphinx-rtd-theme
-      gcc-powerpc64-linux-gnu gdisk grub-common e2fsprogs"
+      gcc-powerpc64-linux-gnu gdisk grub-common e2fsprogs kmod"
 # QEMU 10.2 needs meson >= 1.5: bookworm-backports has it.
 BPO_PKGS="meson python3-pycotap"
 

@@ -137,15 +137,23 @@ check_health() {
 }
 
 # Native hotplug: the host plugs a device (one or more functions, function 0
-# last) into an empty root port; the guest's pciehp must bring every function
-# up with a driver, then release them all on unplug.
+# last) into an empty root port or downstream port; the guest's pciehp must
+# bring every function up with a driver (a disk: "@@ hotplug-disk NAME
+# SHA256"), then release them all on unplug. guest.checks may name it more
+# than once: one device per round.
 new_functions() {
     for d in $(ls /sys/bus/pci/devices); do
         echo "$before" | grep -qx "$d" || printf ' %s' "$d"
     done
 }
+new_disks() {
+    for b in $(ls /sys/block); do
+        echo "$disks_before" | grep -qx "$b" || printf ' %s' "$b"
+    done
+}
 check_hotplug() {
     before=$(ls /sys/bus/pci/devices)
+    disks_before=$(ls /sys/block)
     echo "@@ hotplug-ready"
     i=0; new=
     while [ $i -lt 300 ] && [ -z "$new" ]; do
@@ -164,6 +172,17 @@ check_hotplug() {
         function_line "$d" | sed 's/^@@ fn/@@ hotplug-added/'
     done
     echo "@@ hotplug-added-all$new"
+    # A hot-added disk: its contents, as the guest reads them
+    case $(cat $(for d in $new; do echo "/sys/bus/pci/devices/$d/class"; done)) in
+        *0x01*)
+            i=0; blk=
+            while [ $i -lt 50 ] && [ -z "$blk" ]; do
+                blk=$(new_disks); i=$((i + 1)); sleep 0.2
+            done
+            for b in $blk; do
+                echo "@@ hotplug-disk $b $(sha256sum "/dev/$b" | cut -d' ' -f1)"
+            done ;;
+    esac
     # guest.hotplug=add-only: the host does not unplug
     [ "$(arg guest.hotplug)" = add-only ] && return
     for d in $new; do

@@ -58,5 +58,19 @@ need_root() {
 # shellcheck source=series-lib.sh
 . "$TOP/scripts/series-lib.sh"
 
+# The guest kernels the tests boot (scripts/guest.sh GUEST_KERNEL=...):
+# bookworm (6.1), trixie (6.12), the newest in sid.
+GUEST_KERNELS="bookworm trixie sid"
+
+# guest_dir KERNEL [ARCH]: where scripts/guest.sh puts that guest.
+guest_dir() {
+    case ${2:-ppc64el}/$1 in
+        ppc64el/bookworm) echo "$BUILD/guest" ;;
+        ppc64el/trixie|ppc64el/sid) echo "$BUILD/guest-$1" ;;
+        amd64/bookworm) echo "$BUILD/guest-amd64" ;;
+        *) die "no guest for kernel '$1' (${2:-ppc64el}): use one of $GUEST_KERNELS" ;;
+    esac
+}
+
 # patch_files: the QEMU series in file-name order, without the cover letter.
 patch_files() { series_patch_files "$TOP/patches"; }

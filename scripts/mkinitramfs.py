@@ -7,13 +7,17 @@ usage: mkinitramfs.py ROOT KVER INIT OUTPUT MODULE...
 ROOT holds the unpacked packages (kernel, busybox-static, pciutils and the
 libraries lspci needs).  The archive gets busybox, lspci with every shared
 library it needs (ELF DT_NEEDED, resolved in ROOT, recursively), the named
-kernel modules with their dependencies (from each module's .modinfo
-"depends=", since Debian ships no modules.dep), /modules (the insmod order)
+kernel modules with their dependencies, in the order modules.dep gives
+(Debian ships none: scripts/guest.sh runs depmod -b ROOT KVER first),
+decompressed (6.12 and later ship .ko.xz; busybox insmod wants ELF),
+skipping those the kernel has built in (modules.builtin), /modules (the
+insmod order)
 and INIT as /init.  Output is a gzip'ed newc cpio archive with fixed owners
 and times, so the same inputs give the same bytes.
 """
 
 import gzip
+import lzma
 import os
 import re
 import stat
@@ -68,40 +72,77 @@ def lib_closure(root, binaries):
     return files
 
 
-def module_index(root, kver):
+MOD_SUFFIXES = (".ko", ".ko.xz", ".ko.zst", ".ko.gz")
+
+
+def mod_name(path):
+    base = os.path.basename(path)
+    for suf in MOD_SUFFIXES:
+        if base.endswith(suf):
+            return base[:-len(suf)].replace("-", "_")
+    return None
+
+
+def read_module(path):
+    """A module's bytes, decompressed (busybox insmod wants plain ELF)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith(".xz"):
+        return lzma.decompress(data)
+    if path.endswith(".gz"):
+        return gzip.decompress(data)
+    if path.endswith(".zst"):
+        return subprocess.run(["zstd", "-dc", path], check=True,
+                              capture_output=True).stdout
+    return data
+
+
+def module_dep(root, kver):
+    """{name: (path relative to ROOT, [dependency names])} from the
+    modules.dep that depmod wrote for the unpacked kernel."""
+    base = os.path.join("lib/modules", kver)
+    path = os.path.join(root, base, "modules.dep")
+    if not os.path.exists(path):
+        die("%s is missing: run depmod -b ROOT %s first" % (path, kver))
     index = {}
-    base = os.path.join(root, "lib/modules", kver)
-    for dirpath, _, names in os.walk(base):
-        for n in names:
-            if n.endswith(".ko"):
-                index[n[:-3].replace("-", "_")] = os.path.relpath(
-                    os.path.join(dirpath, n), root)
+    with open(path) as f:
+        for ln in f:
+            if ":" not in ln:
+                continue
+            mod, deps = ln.split(":", 1)
+            index[mod_name(mod)] = (os.path.join(base, mod),
+                                    [mod_name(d) for d in deps.split()])
     return index
 
 
-def module_deps(root, path):
-    with open(os.path.join(root, path), "rb") as f:
-        data = f.read()
-    m = re.search(rb"\0depends=([^\0]*)\0", data)
-    if not m or not m.group(1):
-        return []
-    return [d.decode().replace("-", "_") for d in m.group(1).split(b",")]
+def builtin_modules(root, kver):
+    path = os.path.join(root, "lib/modules", kver, "modules.builtin")
+    if not os.path.exists(path):
+        return set()
+    with open(path) as f:
+        return {mod_name(ln.strip()) for ln in f if ln.strip()}
 
 
 def module_order(root, kver, wanted):
-    index = module_index(root, kver)
+    """The modules to load, each after what it needs (modules.dep lists
+    every module's dependencies; visiting them first gives a load order).
+    Modules the kernel has built in are skipped."""
+    index = module_dep(root, kver)
+    builtin = builtin_modules(root, kver)
     order, seen = [], set()
 
     def visit(name):
         name = name.replace("-", "_")
         if name in seen:
             return
-        if name not in index:
-            die("module %s not found for kernel %s" % (name, kver))
         seen.add(name)
-        for d in module_deps(root, index[name]):
+        if name not in index:
+            if name in builtin:
+                return
+            die("module %s not found for kernel %s" % (name, kver))
+        for d in index[name][1]:
             visit(d)
-        order.append(index[name])
+        order.append(index[name][0])
 
     for w in wanted:
         visit(w)
@@ -171,10 +212,15 @@ def main():
         with open(os.path.join(root, pci_ids), "rb") as f:
             arc.file(pci_ids, f.read(), 0o644)
     order = module_order(root, kver, modules)
+    loaded = []
     for rel in order:
-        with open(os.path.join(root, rel), "rb") as f:
-            arc.file(rel, f.read(), 0o644)
-    arc.file("modules", "".join("/%s\n" % r for r in order).encode(), 0o644)
+        plain = rel
+        for suf in (".xz", ".zst", ".gz"):
+            if plain.endswith(suf):
+                plain = plain[:-len(suf)]
+        arc.file(plain, read_module(os.path.join(root, rel)), 0o644)
+        loaded.append(plain)
+    arc.file("modules", "".join("/%s\n" % r for r in loaded).encode(), 0o644)
     with open(init, "rb") as f:
         arc.file("init", f.read())
     with open(output, "wb") as f:

@@ -41,14 +41,14 @@ topology() {
     esac
 }
 
-# Two small disk images with known, deterministic contents.
+# Small disk images with known, deterministic contents (disk-c: for hot-adding).
 make_disks() {
     local dir=$1
     mkdir -p "$dir"
-    [ -s "$dir/disk-a.img" ] && [ -s "$dir/disk-b.img" ] && return 0
+    [ -s "$dir/disk-a.img" ] && [ -s "$dir/disk-b.img" ] && [ -s "$dir/disk-c.img" ] && return 0
     "$PYTHON" - "$dir" <<'PY'
 import hashlib, sys
-for name in ("disk-a", "disk-b"):
+for name in ("disk-a", "disk-b", "disk-c"):
     out, block = bytearray(), hashlib.sha256(name.encode()).digest()
     while len(out) < 4 << 20:
         block = hashlib.sha256(block).digest()

@@ -3,7 +3,7 @@
 """Boot from disk: SLOF (built from source with the NVMe series in
 slof-patches/) -> GRUB -> Linux, no -kernel, on the patched QEMU.
 
-usage: boot_disk.py QEMU BOOTDISK_DIR WORKDIR
+usage: boot_disk.py QEMU BOOTDISK_DIR WORKDIR [KERNEL_VERSION]
 
 The disks (scripts/bootdisk.sh) are GPT with a PReP partition holding
 GRUB and an ext2 /boot; boot-a and boot-b differ in the ext2 label and in
@@ -131,9 +131,11 @@ def check_boot(g, want_path, want_disk, disks):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
-    qemu, disks, workdir = sys.argv[1:]
+    qemu, disks, workdir = sys.argv[1:4]
+    kver = sys.argv[4] if len(sys.argv) == 5 else None
+    short = "[%s]" % re.split(r"[-+]", kver)[0] if kver else ""
     os.makedirs(workdir, exist_ok=True)
     a = os.path.join(disks, "boot-a.img")
     b = os.path.join(disks, "boot-b.img")
@@ -187,29 +189,34 @@ def main():
          r"%s/pci@0/mass-storage@0/namespace@1,0" % PHB, "a",
          {"nvme0n1": a, "nvme0n2": b}),
     ]
-    guests = [DiskGuest(qemu, workdir, name, machine, args)
+    guests = [DiskGuest(qemu, workdir, name + short, machine, args)
               for name, machine, args, *_ in cases]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda g: g.run(), guests))
 
     before = 0
     for g, (name, _, _, path, disk, want) in zip(guests, cases):
-        print(name + ":")
+        print(g.name + ":")
         check_boot(g, path, disk, want)
+        if kver:
+            uname = [ln.split()[2] for ln in g.lines()
+                     if ln.startswith("@@ uname ")]
+            check(uname == [kver], "%s: GRUB booted the kernel %s (%s)" %
+                  (g.name, kver, uname))
         if name == "pcie-fall-through":
             text = g.console()
             check("NVMe: no usable namespace, not a boot device" in text and
                   "NVMe: no namespace to boot from" in text,
                   "%s: SLOF says the NVMe controller without a namespace is "
-                  "not a boot device" % name)
+                  "not a boot device" % g.name)
             tried, _ = g.loaded_from()
             check(len(tried) >= 3 and "pci@1/mass-storage@0" in tried[1],
                   "%s: SLOF tried the broken NVMe disk before the virtio "
-                  "disk (%s)" % (name, tried))
+                  "disk (%s)" % (g.name, tried))
         if name == "pcie-nvme-two-namespaces":
             text = g.console()
             check("NVMe namespace 1: " in text and "NVMe namespace 2: " in text,
-                  "%s: SLOF lists both namespaces" % name)
+                  "%s: SLOF lists both namespaces" % g.name)
         if len(e2e_guest.FAILURES) > before:
             g.dump()
         before = len(e2e_guest.FAILURES)
