@@ -9,7 +9,9 @@
 #     live migration round trip;
 #   - a short 'make fuzz' (LONG_FUZZ_SECONDS, 30 s per target);
 #   - live migration with LONG_ROUND_TRIPS (20) round trips;
-#   - the hotplug soak, SOAK_CYCLES (200) device_add/device_del cycles;
+#   - the hotplug soak, SOAK_CYCLES (200) device_add/device_del cycles, and
+#     the virt-install end-to-end test, each on bookworm's 6.1 and on sid's
+#     newest kernel;
 #   - tests/long/*.sh beyond those (the libvirt end-to-end test).
 # Every sanitizer report fails the run; their count is printed at the end.
 . "$(dirname "$0")/lib.sh"
@@ -34,7 +36,7 @@ run() {
     stage "$name" "$@" >"$LOGS/$name.log" 2>&1 || rc=$?
     # The stderr of the QEMU processes the guest tests started (sanitizer
     # reports land there), appended to the log the summary counts in
-    for f in $(find "$BUILD"/migration "$BUILD"/bad-input "$BUILD"/soak \
+    for f in $(find "$BUILD"/migration "$BUILD"/bad-input "$BUILD"/soak-* \
                    -name '*.stderr' -newer "$LOGS/.stamp" 2>/dev/null); do
         printf '== %s\n' "$f"; cat "$f"
     done >>"$LOGS/$name.log"
@@ -102,11 +104,16 @@ main() {
     run fuzz-short env FUZZ_SECONDS="${LONG_FUZZ_SECONDS:-30}" bash "$TOP/scripts/fuzz.sh"
     run migration-long env MIGRATION_ROUND_TRIPS="${LONG_ROUND_TRIPS:-20}" \
         bash "$TOP/tests/migration.sh"
-    run hotplug-soak env SOAK_CYCLES="${SOAK_CYCLES:-200}" \
-        bash "$TOP/tests/long/hotplug-soak.sh"
-    local t
+    # the soak and virt-install on bookworm's 6.1 and on the newest kernel
+    local t k
+    for k in bookworm sid; do
+        run "hotplug-soak-$k" env SOAK_CYCLES="${SOAK_CYCLES:-200}" SOAK_KERNEL=$k \
+            bash "$TOP/tests/long/hotplug-soak.sh"
+        run "long-virt-install-e2e-$k" env VIRT_INSTALL_KERNEL=$k \
+            bash "$TOP/tests/long/virt-install-e2e.sh"
+    done
     for t in "$TOP"/tests/long/*.sh; do
-        case $(basename "$t") in hotplug-soak.sh) continue ;; esac
+        case $(basename "$t") in hotplug-soak.sh|virt-install-e2e.sh) continue ;; esac
         run "long-$(basename "$t" .sh)" bash "$t"
     done
 }

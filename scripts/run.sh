@@ -13,12 +13,20 @@
 # -kernel: the NVMe disk behind the switch (on pci.0 for pseries) holds a
 # GPT/PReP/GRUB image (scripts/bootdisk.sh) and has bootindex=1; SLOF's
 # NVMe driver (slof-patches/) loads GRUB, GRUB the kernel.
+# RUN_KERNEL picks the guest's kernel: bookworm (default, 6.1), trixie
+# (6.12) or sid (the newest), see scripts/guest.sh.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/scripts/topology.sh"
 
 MACHINE=${RUN_MACHINE:-pseries-pcie}
 QEMU=$OBJ/qemu-system-ppc64
-GUEST=$BUILD/guest
+KERNEL=${RUN_KERNEL:-bookworm}
+case " $GUEST_KERNELS " in
+    *" $KERNEL "*) ;;
+    *) die "RUN_KERNEL=$KERNEL: use one of: $GUEST_KERNELS (default bookworm)" ;;
+esac
+GUEST=$(guest_dir "$KERNEL")
+case $KERNEL in bookworm) BOOTDISKS=$BUILD/bootdisk ;; *) BOOTDISKS=$BUILD/bootdisk-$KERNEL ;; esac
 
 prepare() {
     bash "$TOP/scripts/deps.sh"
@@ -26,9 +34,9 @@ prepare() {
     bash "$TOP/scripts/tree.sh"
     bash "$TOP/scripts/build.sh"
     bash "$TOP/scripts/firmware.sh" "$OBJ"
-    bash "$TOP/scripts/guest.sh"
+    GUEST_KERNEL=$KERNEL bash "$TOP/scripts/guest.sh"
     make_disks "$GUEST"
-    if [ "$BOOT" = disk ]; then bash "$TOP/scripts/bootdisk.sh"; fi
+    if [ "$BOOT" = disk ]; then GUEST_KERNEL=$KERNEL bash "$TOP/scripts/bootdisk.sh"; fi
 }
 
 BOOT=${RUN_BOOT:-kernel}
@@ -44,7 +52,7 @@ esac
 boot_args() {
     local mode=$1 i
     if [ "$BOOT" = disk ]; then
-        topology "$machine" "$GUEST/disk-a.img" "$BUILD/bootdisk/boot-a.img"
+        topology "$machine" "$GUEST/disk-a.img" "$BOOTDISKS/boot-a.img"
         for i in "${!TOPO[@]}"; do
             case ${TOPO[$i]} in
                 if=none,id=db,*) TOPO[$i]+=",snapshot=on" ;;

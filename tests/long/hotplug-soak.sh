@@ -7,7 +7,9 @@
 
 QEMU=${QEMU_UNDER_TEST:-$OBJ/qemu-system-ppc64}
 [ -x "$QEMU" ] || die "$QEMU is missing: run 'make check'"
-bash "$TOP/scripts/guest.sh" || die "cannot build the guest"
-make_disks "$BUILD/guest"
-exec "$PYTHON" "$TOP/tests/long/hotplug_soak.py" "$QEMU" "$BUILD/guest" \
-    "$TOP/scripts/topology-args.sh" "$BUILD/soak" "${SOAK_CYCLES:-200}"
+# SOAK_KERNEL picks the guest kernel (scripts/guest.sh; default bookworm)
+K=${SOAK_KERNEL:-bookworm}
+GUEST_KERNEL=$K bash "$TOP/scripts/guest.sh" || die "cannot build the $K guest"
+make_disks "$(guest_dir "$K")"
+exec "$PYTHON" "$TOP/tests/long/hotplug_soak.py" "$QEMU" "$(guest_dir "$K")" \
+    "$TOP/scripts/topology-args.sh" "$BUILD/soak-$K" "${SOAK_CYCLES:-200}"

@@ -9,7 +9,11 @@
 
 [ -x "$OBJ/qemu-system-ppc64" ] || die "$OBJ/qemu-system-ppc64 is missing: run 'make check' (or make run) first"
 
-bash "$TOP/scripts/bootdisk.sh"
+# VIRT_INSTALL_KERNEL picks the boot disk's kernel (default bookworm)
+K=${VIRT_INSTALL_KERNEL:-bookworm}
+GUEST_KERNEL=$K bash "$TOP/scripts/bootdisk.sh"
+case $K in bookworm) export VIRT_INSTALL_BOOTDISK=$BUILD/bootdisk/boot-serve.img ;;
+           *) export VIRT_INSTALL_BOOTDISK=$BUILD/bootdisk-$K/boot-serve.img ;; esac
 # the daemons, virsh and the drivers, run from the build directory
 bash "$TOP/scripts/libvirt.sh" prepare-e2e
 VM=(bash "$TOP/scripts/virt-manager.sh")
@@ -19,4 +23,4 @@ VM=(bash "$TOP/scripts/virt-manager.sh")
 "${VM[@]}" tree --verify
 "${VM[@]}" stock
 
-stage virt-install-e2e "$PYTHON" "$TOP/tests/long/virt_install_e2e.py"
+stage "virt-install-e2e-$K" "$PYTHON" "$TOP/tests/long/virt_install_e2e.py"

@@ -50,7 +50,8 @@ VM_TREE = os.path.join(BUILD, "virt-manager")
 STOCK_VI = os.path.join(BUILD, "virtinst-stock", "root", "usr", "share", "virt-manager")
 QEMU_DIR = os.path.join(BUILD, "qemu-build")
 QEMU_X86_DIR = os.path.join(BUILD, "qemu-build-x86_64")
-BOOTDISK = os.path.join(BUILD, "bootdisk", "boot-serve.img")
+BOOTDISK = os.environ.get("VIRT_INSTALL_BOOTDISK",
+                          os.path.join(BUILD, "bootdisk", "boot-serve.img"))
 GUEST = L.GUEST
 RUN_DIR = os.path.join(INST, "run", "libvirt")
 SOCK = os.path.join(RUN_DIR, "virtqemud-sock")
