@@ -3,7 +3,10 @@
 """Boot from disk: SLOF (built from source with the NVMe series in
 slof-patches/) -> GRUB -> Linux, no -kernel, on the patched QEMU.
 
-usage: boot_disk.py QEMU BOOTDISK_DIR WORKDIR [KERNEL_VERSION]
+usage: boot_disk.py QEMU BOOTDISK_DIR WORKDIR [GUEST_DIR]
+
+With GUEST_DIR (the guest whose kernel the disks hold), each case is
+labelled with the kernel and checks that GRUB booted that kernel.
 
 The disks (scripts/bootdisk.sh) are GPT with a PReP partition holding
 GRUB and an ext2 /boot; boot-a and boot-b differ in the ext2 label and in
@@ -134,8 +137,11 @@ def main():
     if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
     qemu, disks, workdir = sys.argv[1:4]
-    kver = sys.argv[4] if len(sys.argv) == 5 else None
-    short = "[%s]" % re.split(r"[-+]", kver)[0] if kver else ""
+    kver = short = ""
+    if len(sys.argv) == 5:
+        with open(os.path.join(sys.argv[4], "kernel-version")) as f:
+            kver = f.read().strip()
+        short = "[%s]" % e2e_guest.short_version(sys.argv[4])
     os.makedirs(workdir, exist_ok=True)
     a = os.path.join(disks, "boot-a.img")
     b = os.path.join(disks, "boot-b.img")

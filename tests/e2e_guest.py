@@ -157,6 +157,18 @@ def parse_fn(line):
     return bdf, fields
 
 
+def short_version(guest_dir):
+    """The kernel's upstream version, from the Debian package version in
+    GUEST_DIR/kernel-package ("linux-image-... 6.1.192-3" -> "6.1.192"),
+    else from its release ("6.12.113+deb13-powerpc64le" -> "6.12.113")."""
+    try:
+        with open(os.path.join(guest_dir, "kernel-package")) as f:
+            return re.split(r"[-+~]", f.read().split()[1])[0]
+    except (OSError, IndexError):
+        with open(os.path.join(guest_dir, "kernel-version")) as f:
+            return re.split(r"[-+]", f.read().strip())[0]
+
+
 class Kernel:
     """A guest made by scripts/guest.sh: its directory and kernel."""
 
@@ -164,8 +176,7 @@ class Kernel:
         self.series, self.dir = series, guest_dir
         with open(os.path.join(guest_dir, "kernel-version")) as f:
             self.version = f.read().strip()
-        # "6.12.113+deb13-powerpc64le" -> "6.12.113"
-        self.short = re.split(r"[-+]", self.version)[0]
+        self.short = short_version(guest_dir)
 
 
 class Guest:
