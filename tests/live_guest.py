@@ -146,13 +146,14 @@ class LiveGuest:
         self.wait_line("@@ serving", timeout)
         return time.time() - self.t0
 
-    def command(self, cmd, timeout=120):
-        """Type CMD on the guest's console; its @@ lines until '@@ ok'."""
+    def command(self, cmd, timeout=120, arg=None):
+        """Type CMD (and ARG) on the guest's console; its @@ lines until
+        '@@ ok'."""
         self.token += 1
         tok = "%s-%d" % (cmd, self.token)
         with self.lock:
             start = len(self.text)
-        self.con.sendall(("%s %s\n" % (cmd, tok)).encode())
+        self.con.sendall(("%s %s%s\n" % (cmd, tok, " " + arg if arg else "")).encode())
         self.wait_line("@@ ok " + tok, timeout, start)
         out = []
         for ln in self.lines(start):
