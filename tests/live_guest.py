@@ -176,6 +176,16 @@ class LiveGuest:
         return {ln.split()[2]: ln.split()[3] for ln in self.command("drivers")
                 if ln.startswith("@@ drv ")}
 
+    def wait_drivers(self, pred, timeout=60, interval=0.2):
+        """Poll drivers() until PRED({bdf: driver}) holds or TIMEOUT
+        seconds have passed; the last answer."""
+        deadline = time.time() + timeout
+        while True:
+            drv = self.drivers()
+            if pred(drv) or time.time() > deadline:
+                return drv
+            time.sleep(interval)
+
     def disks(self):
         return {ln.split()[2]: ln.split()[3]
                 for ln in self.command("disks") if ln.startswith("@@ disk ")}

@@ -42,15 +42,6 @@ def count_types(qmp, path, prefix):
     return n
 
 
-def wait_drivers(g, pred, timeout=60):
-    deadline = time.time() + timeout
-    while True:
-        drv = g.drivers()
-        if pred(drv) or time.time() > deadline:
-            return drv
-        time.sleep(0.2)
-
-
 def main():
     qemu, guest_dir, topo_script, workdir, cycles = sys.argv[1:6]
     cycles = int(cycles)
@@ -83,7 +74,7 @@ def main():
                 new = [d for b, d in drv.items() if b not in drv0]
                 return len(new) == n and all(d == "virtio-pci" for d in new)
             t_add = time.time()
-            if not added(wait_drivers(g, added)):
+            if not added(g.wait_drivers(added)):
                 failures.append("batch %d: the guest did not bring up %d %s" %
                                 (batch, n, driver))
                 break
@@ -98,7 +89,7 @@ def main():
                                     (batch, dev))
             if failures:
                 break
-            drv = wait_drivers(g, lambda d: d == drv0)
+            drv = g.wait_drivers(lambda d: d == drv0)
             if drv != drv0:
                 failures.append("batch %d: the guest still sees %s" %
                                 (batch, sorted(set(drv) - set(drv0))))

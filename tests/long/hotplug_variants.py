@@ -49,22 +49,12 @@ def sha(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def wait_fns(g, pred, timeout=60):
-    """Poll the guest's functions ({bdf: driver}) until PRED holds."""
-    deadline = time.time() + timeout
-    while True:
-        fns = g.drivers()
-        if pred(fns) or time.time() > deadline:
-            return fns
-        time.sleep(1)
-
-
 def plug_cycle(g, what, bdf, driver, add, dev_id, disk=None, msix=True):
     """ADD() a device, wait until BDF has DRIVER (and MSI-X on or off),
     read DISK back if given, device_del DEV_ID; the guest must let it go."""
     before = set(g.fns())
     add()
-    wait_fns(g, lambda f: f.get(bdf) == driver)
+    g.wait_drivers(lambda f: f.get(bdf) == driver)
     got = g.fns().get(bdf)
     check(got is not None and got[3] == driver and got[1] == "4096" and
           msix_of(g, bdf) is msix,
@@ -84,7 +74,7 @@ def plug_cycle(g, what, bdf, driver, add, dev_id, disk=None, msix=True):
     ev = g.qmp.wait_event("DEVICE_DELETED",
                           lambda d: d.get("device") == dev_id, 60)
     check(ev is not None, "%s: DEVICE_DELETED for %s" % (what, dev_id))
-    fns = wait_fns(g, lambda f: bdf not in f, 30)
+    fns = g.wait_drivers(lambda f: bdf not in f, 30)
     check(set(fns) == before, "%s: the guest let %s go" % (what, bdf))
     bad = g.health_problems()
     check(not bad, "%s: guest kernel healthy %s" % (what, bad))
@@ -162,7 +152,7 @@ def main():
         what = tag + "3. virtio-net into rp4 after a migration"
         before = set(g.fns())
         add_net()
-        fns = wait_fns(g, lambda f: f.get("0000:07:00.0") == "virtio-pci")
+        fns = g.wait_drivers(lambda f: f.get("0000:07:00.0") == "virtio-pci")
         check(fns.get("0000:07:00.0") == "virtio-pci" and
               msix_of(g, "0000:07:00.0"),
               "%s: bound with MSI-X" % what)
@@ -170,7 +160,7 @@ def main():
         check(g.qmp.wait_event("DEVICE_DELETED",
                                lambda d: d.get("device") == "e3", 60)
               is not None, "%s: DEVICE_DELETED" % what)
-        check(set(wait_fns(g, lambda f: "0000:07:00.0" not in f, 30)) ==
+        check(set(g.wait_drivers(lambda f: "0000:07:00.0" not in f, 30)) ==
               before, "%s: the guest let it go" % what)
         bad = g.health_problems()
         check(not bad, "%s: guest kernel healthy %s" % (what, bad))
@@ -184,7 +174,7 @@ def main():
         what = tag + "4. VOF, INTx: virtio-net into rp4"
         before = set(g.fns())
         g.qmp.cmd("device_add", driver="virtio-net-pci", id="e4", bus="rp4")
-        fns = wait_fns(g, lambda f: f.get("0000:07:00.0") == "virtio-pci")
+        fns = g.wait_drivers(lambda f: f.get("0000:07:00.0") == "virtio-pci")
         check(fns.get("0000:07:00.0") == "virtio-pci" and
               msix_of(g, "0000:07:00.0") is False,
               "%s: bound without MSI-X" % what)
@@ -196,7 +186,7 @@ def main():
         g.qmp.cmd("device_del", id="e4")
         ev = g.qmp.wait_event("DEVICE_DELETED",
                               lambda d: d.get("device") == "e4", 60)
-        left = set(wait_fns(g, lambda f: "0000:07:00.0" not in f, 5))
+        left = set(g.wait_drivers(lambda f: "0000:07:00.0" not in f, 5))
         print("RECORD: %s: device_del: %s" %
               (what, "DEVICE_DELETED, the guest let it go"
                if ev is not None and left == before else
