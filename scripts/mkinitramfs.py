@@ -20,6 +20,7 @@ import gzip
 import lzma
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -92,6 +93,8 @@ def read_module(path):
     if path.endswith(".gz"):
         return gzip.decompress(data)
     if path.endswith(".zst"):
+        if not shutil.which("zstd"):
+            die("%s is zstd-compressed: install the zstd package" % path)
         return subprocess.run(["zstd", "-dc", path], check=True,
                               capture_output=True).stdout
     return data
