@@ -75,10 +75,14 @@ cmd_checkpatch() {
                    /^total:/ {skip=0}
                    skip && /^$/ {skip=0; next}
                    !skip' | grep -E -A4 '^(ERROR|WARNING)' || true)
+        # The file's own part of the patch, whole, before any test: a
+        # "grep -q" reading from a pipe exits at its first match and, under
+        # pipefail, the writer's SIGPIPE made the pipeline fail at random.
+        local part
         for f in $(sed -n 's|^+++ b/||p' "$p"); do
-            if grep -q "^--- /dev/null" <(awk -v f="$f" '/^diff --git/ {on = index($0, " b/" f) > 0} on' "$p") &&
-               ! awk -v f="$f" '/^diff --git/ {on = index($0, " b/" f) > 0} on' "$p" |
-                   grep -q 'under the terms of the BSD License'; then
+            part=$(awk -v f="$f" '/^diff --git/ {on = ($0 == "diff --git a/" f " b/" f)} on' "$p")
+            if grep -q '^--- /dev/null' <<<"$part" &&
+               ! grep -q 'under the terms of the BSD License' <<<"$part"; then
                 out+=$'\n'"ERROR: new file $f lacks SLOF's BSD licence block"
             fi
         done
