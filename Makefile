@@ -61,9 +61,8 @@ bisect-check:
 	bash scripts/bisect-check.sh
 
 checkpatch:
-	@cd build/qemu && for p in $(CURDIR)/patches/[0-9][0-9][0-9][0-9]-*.patch; do \
-	  case $$p in */0000-*) continue;; esac; \
-	  echo "== $$(basename $$p)"; ./scripts/checkpatch.pl --patch $$p || exit 1; done
+	@. $(S)/lib.sh && while read -r p; do \
+	  echo "== $$(basename $$p)"; checkpatch_patch "$$p" || exit 1; done < <(patch_files)
 clean:
 	rm -rf build/qemu-build build/upstream/qemu-build build/times.log
 distclean:

@@ -28,9 +28,8 @@ summary() {
 checkpatch_series() {
     local p out
     while read -r p; do
-        out=$(cd "$TREE" && ./scripts/checkpatch.pl --patch "$p" 2>&1) && pass "checkpatch $(basename "$p")" ||
-            { printf '%s\n' "$out" | grep -E '^(ERROR|WARNING)|^#|^\+' | head -20
-              fail "checkpatch $(basename "$p")"; }
+        checkpatch_patch "$p" && pass "checkpatch $(basename "$p")" ||
+            fail "checkpatch $(basename "$p")"
     done < <(patch_files)
     # The series must also be bisectable: that is checked by 'make bisect-check'
     # (one build per patch), too slow for every run.

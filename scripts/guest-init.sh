@@ -136,6 +136,30 @@ check_health() {
     fi
 }
 
+# Every BAR (0-5, 6 the ROM) and bridge window (w0 I/O, w1 memory, w2
+# prefetchable) of every function as Linux assigned it, from sysfs
+# "resource" ("start end flags"; an unassigned one has start 0 or
+# IORESOURCE_UNSET), and what the kernel said when it could not assign
+# one.
+check_bars() {
+    for d in /sys/bus/pci/devices/*; do
+        n=0
+        while read -r start end flags; do
+            case $n in
+                [0-6]) name=$n ;;
+                13) name=w0 ;; 14) name=w1 ;; 15) name=w2 ;;
+                *) name= ;;
+            esac
+            if [ -n "$name" ] && [ "$end" != 0x0000000000000000 ]; then
+                echo "@@ bar ${d##*/} $name $start $end $flags"
+            fi
+            n=$((n + 1))
+        done <"$d/resource"
+    done
+    dmesg | grep -E "no space for|failed to assign|can't claim|can't assign" |
+        while read -r l; do echo "@@ bar-msg $l"; done
+}
+
 # Native hotplug: the host plugs a device (one or more functions, function 0
 # last) into an empty root port or downstream port; the guest's pciehp must
 # bring every function up with a driver (a disk: "@@ hotplug-disk NAME
@@ -275,6 +299,7 @@ serve() {
             bootdisk) check_bootdisk ;;
             dhcp) check_dhcp ;;
             nics) check_nics ;;
+            bars) check_bars ;;
             health) check_health ;;
             report) report ;;
             "") continue ;;

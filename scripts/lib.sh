@@ -74,3 +74,30 @@ guest_dir() {
 
 # patch_files: the QEMU series in file-name order, without the cover letter.
 patch_files() { series_patch_files "$TOP/patches"; }
+
+# checkpatch_patch PATCH: QEMU's scripts/checkpatch.pl on PATCH, in $TREE.
+# Prints its findings; fails on any ERROR that patches/checkpatch-exceptions
+# does not list for that patch's subject (see there: each has its reason).
+checkpatch_patch() {
+    local p=$1 out subject err bad=0
+    out=$(cd "$TREE" && ./scripts/checkpatch.pl --patch "$p" 2>&1) && return 0
+    # The Subject: header, unfolded, without its [PATCH n/m]
+    subject=$(awk '/^Subject: / { s = $0; while ((getline l) > 0 && l ~ /^[ \t]/) s = s l
+                                  print s; exit }' "$p" |
+              sed 's/^Subject: \(\[PATCH[^]]*\] \)\{0,1\}//')
+    while IFS= read -r err; do
+        if grep -qxF "$subject	$err" <(grep -v '^#' "$TOP/patches/checkpatch-exceptions" 2>/dev/null); then
+            printf 'allowed (patches/checkpatch-exceptions): %s\n' "$err"
+        else
+            printf '%s\n' "$err"
+            bad=1
+        fi
+    done < <(printf '%s\n' "$out" | grep '^ERROR: ')
+    # checkpatch failed without an ERROR line: show all of it
+    if ! printf '%s\n' "$out" | grep -q '^ERROR: '; then
+        printf '%s\n' "$out" | tail -20
+        bad=1
+    fi
+    [ $bad = 0 ] || printf '%s\n' "$out" | grep -E '^#|^\+' | head -20
+    return $bad
+}
