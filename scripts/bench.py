@@ -30,7 +30,11 @@ hits all machines alike; ratios are taken within one run):
      pseries-pcie;
   9. where pseries-pcie's time goes with those root ports at N = 128:
      boot phases, SLOF per node, QEMU's RTAS calls and bridge window
-     rebuilds (perf uprobes), the guest's initcall_debug times.
+     rebuilds (perf uprobes), the guest's initcall_debug times;
+ 10. SLOF's word lookups: the series' SLOF vs the same series without
+     its find-hash patch (scripts/slof.sh baseline), same run: section
+     9's topologies, legacy pseries with N devices, disk boots; and
+     whether the device tree the kernel got is the same.
 Outputs: build/bench/results.md, results.json (raw samples), startup.png.
 """
 
@@ -664,6 +668,8 @@ def boot_once(args, append, timeout=300, guest=None, prefix=()):
                 r["ready_s"] = now
                 r["rss_kb"] = rss_kb(p.pid)
                 r["guest_ram_rss_kb"] = guest_ram_rss_kb(p.pid)
+            elif w[1] == "bench-dt":            # guest.bench-dt=1
+                r["dt"] = [w[2], int(w[3])]
             elif w[1] == "bench-virtio":
                 r["virtio_mode"] = w[3]         # as the guest drives vda
             elif w[1] == "dmesg":               # guest.bench-dmesg=1
@@ -1137,6 +1143,113 @@ def breakdown_section(res):
     return L
 
 
+# ------------------------------------------------- 10 SLOF's word lookups
+
+# The series' SLOF (build/firmware/slof.bin) against the same series
+# without its find-hash patch (scripts/slof.sh baseline, built by
+# bench.sh), in one run, boots alternating between the two: section 9's
+# topologies at the same N, legacy pseries with N virtio-blk on pci.0,
+# and section 7's disk from NVMe (root port, pci.0) and virtio-blk.
+SLOF_BASE = os.path.join(BUILD, "slof-base", "boot_rom.bin")
+SLOF_FW = (("without", SLOF_BASE),
+           ("with", os.path.join(FIRMWARE, "slof.bin")))
+SLOF_TOPOS = (("pseries-pcie, N root ports + virtio-blk", "pseries-pcie", True),
+              ("pseries-pcie, N virtio-blk flat", "pseries-pcie", False),
+              ("pseries, N virtio-blk on pci.0", "pseries", False))
+SLOF_DISK = ("NVMe, root port", "NVMe, pci.0", "virtio-blk, root port")
+
+
+def bench_slof(res):
+    if not os.path.exists(SLOF_BASE):
+        raise RuntimeError("no %s: scripts/bench.sh builds it" % SLOF_BASE)
+    subprocess.run(["bash", os.path.join(TOP, "scripts", "bootdisk.sh")],
+                   check=True, stdout=subprocess.DEVNULL)
+    sl = res.setdefault("slof", {"n": BD_N})
+    img = os.path.join(BUILD, "bootdisk", "boot-a.img")
+    app = "guest.mode=bench guest.bench-passes=0 guest.bench-dt=1"
+    for rep in range(BOOT_REPS):
+        for what, m, ports in SLOF_TOPOS:
+            for fw, path in SLOF_FW:
+                r = boot_once(anchor_topology(m, BD_N, ports) +
+                              ["-bios", path], app, timeout=900)
+                sl.setdefault("%s|%s" % (what, fw), []).append(r)
+        for m, what, dev in DISKBOOT_CASES:
+            if what not in SLOF_DISK or (m == "pseries") != ("pci.0" in what):
+                continue
+            for fw, path in SLOF_FW:
+                args = ["-M", m, "-m", "1G", "-nodefaults", "-display",
+                        "none", "-bios", path, "-drive",
+                        "if=none,id=bd,file=%s,format=raw,snapshot=on" % img
+                        ] + dev
+                sl.setdefault("disk: %s, %s|%s" % (m, what, fw), []).append(
+                    boot_once(args, None))
+        log("SLOF lookups: repetition %d/%d done" % (rep + 1, BOOT_REPS))
+
+
+def slof_section(res):
+    sl = res.get("slof")
+    if not sl:
+        return []
+    n = sl["n"]
+
+    def med(key, a, b):
+        xs = []
+        for r in sl.get(key, []):
+            ta = 0.0 if a == "t0" else r.get(a)
+            if ta is not None and r.get(b) is not None:
+                xs.append(r[b] - ta)
+        return statistics.median(xs) if xs else None
+
+    def cell(x):
+        return "-" if x is None else "%.2f s" % x
+
+    def pair(key, a, b):
+        x, y = med(key + "|without", a, b), med(key + "|with", a, b)
+        return [cell(x), cell(y), "-" if x is None or y is None or not x
+                else "%.2f" % (y / x)]
+
+    L = ["", "## 10. SLOF's word lookups: with and without the find-hash "
+         "patch, N = %d" % n, "",
+         "Same run, medians of %d boots each, alternating: the series' SLOF "
+         "(with) vs the same series without its find-hash patch (without, "
+         "scripts/slof.sh baseline). Firmware part: exec -> prom_init's "
+         "first line (QEMU start-up, SLOF, its PCI scan, loading the "
+         "kernel); CAS: SLOF merging QEMU's new device tree. Device tree: a "
+         "digest of the guest's whole /proc/device-tree (rng-seed left out) "
+         "and its number of properties; the same in every boot of both "
+         "firmwares means the patch changed nothing SLOF builds." %
+         BOOT_REPS, "",
+         "| case | firmware part: without | with | with/without | SLOF PCI "
+         "scan: without | with | with/without | CAS: without | with | "
+         "with/without | exec -> userspace: without | with | with/without "
+         "| device tree |", "|---|" + "---:|" * 12 + "---|"]
+    for what, _m, _p in SLOF_TOPOS:
+        dts = {fw: {tuple(r["dt"]) for r in sl.get("%s|%s" % (what, fw), [])
+                    if r.get("dt")} for fw, _ in SLOF_FW}
+        allv = dts["with"] | dts["without"]
+        if len(allv) == 1 and dts["with"] and dts["without"]:
+            dt = "same: %s, %d properties" % next(iter(allv))
+        else:
+            dt = "DIFFERS: without %s, with %s" % (sorted(dts["without"]),
+                                                 sorted(dts["with"]))
+        L.append("| %s | %s | %s |" % (what.replace("N", str(n), 1), " | ".join(
+            pair(what, "t0", "prom_init_s") +
+            pair(what, "pci_scan_s", "pci_scan_end_s") +
+            pair(what, "cas_s", "cas_done_s") +
+            pair(what, "t0", "userspace_s")), dt))
+    L += ["", "Disk boots (section 7's disk, SLOF -> GRUB -> Linux): firmware "
+          "part here is exec -> \"Welcome to GRUB\" (SLOF found, opened and "
+          "loaded the PReP partition).", "",
+          "| disk | exec -> GRUB: without | with | with/without | exec -> "
+          "userspace: without | with | with/without |",
+          "|---|" + "---:|" * 6]
+    for key in sorted({k.rsplit("|", 1)[0] for k in sl
+                       if k.startswith("disk: ")}):
+        L.append("| %s | %s |" % (key[6:], " | ".join(
+            pair(key, "t0", "grub_s") + pair(key, "t0", "userspace_s"))))
+    return L
+
+
 # ---------------------------------------------------------------- report
 
 def fmt(s, unit, scale=1.0, digits=1):
@@ -1460,6 +1573,7 @@ def report(res):
     L.extend(diskboot_section(res))
     L.extend(anchor_section(res))
     L.extend(breakdown_section(res))
+    L.extend(slof_section(res))
     return "\n".join(L)
 
 
@@ -1542,14 +1656,14 @@ def main():
     os.rename(QEMU + ".tmp", QEMU)
     res = {"host": host_info()}
     full = ["startup", "fdt", "config", "boot", "diskboot", "anchor",
-            "breakdown"]
+            "breakdown", "slof"]
     only = os.environ.get("BENCH_ONLY", ",".join(full)).split(",")
     log("make bench: %s, reps %d, boot reps %d%s" %
         (res["host"]["qemu"], REPS, BOOT_REPS, ", QUICK" if QUICK else ""))
     steps = [("startup", bench_startup), ("fdt", bench_fdt),
              ("config", bench_config), ("boot", bench_boot),
              ("diskboot", bench_diskboot), ("anchor", bench_anchor),
-             ("breakdown", bench_breakdown)]
+             ("breakdown", bench_breakdown), ("slof", bench_slof)]
     for name, fn in steps:
         if name in only:
             fn(res)
@@ -1559,7 +1673,7 @@ def main():
         json.dump(res, f, indent=1)
     # the sections that can be run alone (BENCH_ONLY) and their report
     alone = {"diskboot": diskboot_section, "anchor": anchor_section,
-             "breakdown": breakdown_section}
+             "breakdown": breakdown_section, "slof": slof_section}
     if set(only) >= set(full):
         name = "results.md"
         md = report(res)

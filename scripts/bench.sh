@@ -7,7 +7,7 @@
 # results.md (tables), results.json (raw samples), startup.png (plot).
 #   BENCH_REPS=N (default 5), BENCH_BOOT_REPS=N (default 3),
 #   BENCH_QUICK=1 (smoke run, about 2 minutes), BENCH_NO_PERF=1,
-#   BENCH_ONLY=a,b (sections: startup,fdt,config,boot,diskboot,anchor,breakdown),
+#   BENCH_ONLY=a,b (sections: startup,fdt,config,boot,diskboot,anchor,breakdown,slof),
 #   BENCH_ANCHOR_MACHINES=a,b (default q35,q35-ovmf,pseries-pcie)
 . "$(dirname "$0")/lib.sh"
 
@@ -21,9 +21,14 @@ if [ ! -x "$QEMU" ]; then
     bash "$TOP/scripts/tree.sh"
     bash "$TOP/scripts/build.sh"
 fi
-[ -s "$FIRMWARE/slof.bin" ] || bash "$TOP/scripts/firmware.sh" "$OBJ"
+# SLOF from slof-patches/ (a no-op when build/slof is up to date)
+bash "$TOP/scripts/firmware.sh" "$OBJ"
 # the guest is rebuilt only when its packages or scripts changed
 bash "$TOP/scripts/guest.sh"
+# Section 10's "without": the SLOF series minus its find-hash patch
+case ",${BENCH_ONLY:-slof}," in
+    *,slof,*) bash "$TOP/scripts/slof.sh" baseline ;;
+esac
 
 # The q35 anchor (section 8): an x86_64-softmmu build of the same tree in
 # its own directory (ccache shares the common objects; ninja makes it a

@@ -7,6 +7,8 @@
 #   guest.checks=a,b   after the report, run these checks (see below)
 #   guest.mode=bench   no report: timings for scripts/bench.py (see bench())
 #   guest.bench-dmesg=1  bench: also print the initcall_debug timings
+#   guest.bench-dt=1     bench: also print a digest of the device tree the
+#                        firmware handed over (/proc/device-tree)
 # Everything the host parses is on lines starting with "@@".
 # The first line may follow an unfinished line of the kernel's: start afresh.
 echo
@@ -247,6 +249,14 @@ bench() {
     if [ "$(arg guest.bench-dmesg)" = 1 ]; then
         dmesg | sed -n 's/^\[ *\([0-9.]*\)\] \(.* returned -*[0-9]* after [0-9]* usecs\)$/@@ dmesg \1 \2/p'
         echo "@@ dmesg-end"
+    fi
+    # guest.bench-dt=1: every node and property of the device tree the
+    # kernel got from the firmware, as one digest (rng-seed, random per
+    # boot, left out), and the number of properties
+    if [ "$(arg guest.bench-dt)" = 1 ]; then
+        find /proc/device-tree/ -type f ! -name rng-seed | sort >/tmp/dt.list
+        echo "@@ bench-dt $(while read -r f; do echo "$f $(sha256sum <"$f")"; done </tmp/dt.list |
+            sha256sum | cut -c1-16) $(wc -l </tmp/dt.list)"
     fi
     sleep 2
     [ -b /dev/vda ] || return 0

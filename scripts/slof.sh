@@ -10,6 +10,9 @@
 #   slof.sh tree --reset   recreate build/slof (refused if it holds unexported work; FORCE=1)
 #   slof.sh export         format-patch upstream..HEAD of build/slof into slof-patches/
 #   slof.sh checkpatch     style of slof-patches/ (SLOF's conventions, see cmd_checkpatch)
+#   slof.sh baseline       build/slof-base/boot_rom.bin: the series without its
+#                          word-lookup patch (find-hash), what make bench
+#                          compares the series' SLOF with, in the same run
 #
 # Work on SLOF in build/slof (tag 'upstream' = the tarball's roms/SLOF),
 # commit there, then 'slof.sh export'. A build is skipped when the tree and
@@ -31,20 +34,25 @@ slof_source() {
     echo "$TREE/roms/SLOF"
 }
 
-slof_create() {
-    local src; src=$(slof_source)
-    [ -e "$SLOF_TREE" ] && die "$SLOF_TREE exists; use 'slof.sh tree --reset' to recreate it"
-    log "creating $SLOF_TREE from $src (SLOF $(cat "$src/VERSION"))"
-    cp -a "$src" "$SLOF_TREE"
-    git -C "$SLOF_TREE" init -q -b master
-    git -C "$SLOF_TREE" config user.name "$SLOF_NAME"
-    git -C "$SLOF_TREE" config user.email "$SLOF_EMAIL"
-    git -C "$SLOF_TREE" add -A -f .
+# slof_import DIR: the tarball's roms/SLOF as a git tree, tag 'upstream'
+slof_import() {
+    local dir=$1 src; src=$(slof_source)
+    log "creating $dir from $src (SLOF $(cat "$src/VERSION"))"
+    cp -a "$src" "$dir"
+    git -C "$dir" init -q -b master
+    git -C "$dir" config user.name "$SLOF_NAME"
+    git -C "$dir" config user.email "$SLOF_EMAIL"
+    git -C "$dir" add -A -f .
     GIT_AUTHOR_NAME="SLOF upstream" GIT_AUTHOR_EMAIL="slof@lists.ozlabs.org" \
     GIT_COMMITTER_NAME="$SLOF_NAME" GIT_COMMITTER_EMAIL="$SLOF_EMAIL" \
     GIT_AUTHOR_DATE="2000-01-01T00:00:00Z" GIT_COMMITTER_DATE="2000-01-01T00:00:00Z" \
-        git -C "$SLOF_TREE" commit -q --no-verify -m "Import SLOF $(cat "$src/VERSION") (roms/SLOF of $QEMU_ORIG_TARBALL)"
-    git -C "$SLOF_TREE" tag upstream
+        git -C "$dir" commit -q --no-verify -m "Import SLOF $(cat "$src/VERSION") (roms/SLOF of $QEMU_ORIG_TARBALL)"
+    git -C "$dir" tag upstream
+}
+
+slof_create() {
+    [ -e "$SLOF_TREE" ] && die "$SLOF_TREE exists; use 'slof.sh tree --reset' to recreate it"
+    slof_import "$SLOF_TREE"
     series_apply "$SLOF_TREE" "$SLOF_PATCHES" "SLOF $(cat "$SLOF_TREE/VERSION")"
 }
 
@@ -112,12 +120,50 @@ cmd_build() {
         return 0
     fi
     rm -f "$SLOF_TREE/.built-key"
-    log "building SLOF $(cat "$SLOF_TREE/VERSION") + $(git -C "$SLOF_TREE" rev-list --count upstream..HEAD) patch(es) with ${SLOF_CROSS}gcc"
-    make -C "$SLOF_TREE" CROSS="$SLOF_CROSS" -j"$(nproc)" qemu >"$BUILD/slof-build.log" 2>&1 ||
-        { tail -20 "$BUILD/slof-build.log" >&2; die "SLOF build failed (see $BUILD/slof-build.log)"; }
-    [ -s "$SLOF_TREE/boot_rom.bin" ] || die "SLOF build produced no boot_rom.bin"
+    slof_make "$SLOF_TREE" slof-build.log
     echo "$key" >"$SLOF_TREE/.built-key"
-    log "SLOF built: $SLOF_TREE/boot_rom.bin ($(stat -c %s "$SLOF_TREE/boot_rom.bin") bytes)"
+}
+
+# slof_make TREE LOG: build TREE/boot_rom.bin
+slof_make() {
+    local tree=$1 logf=$BUILD/$2
+    log "building SLOF $(cat "$tree/VERSION") + $(git -C "$tree" rev-list --count upstream..HEAD) patch(es) with ${SLOF_CROSS}gcc in $tree"
+    make -C "$tree" CROSS="$SLOF_CROSS" -j"$(nproc)" qemu >"$logf" 2>&1 ||
+        { tail -20 "$logf" >&2; die "SLOF build failed (see $logf)"; }
+    [ -s "$tree/boot_rom.bin" ] || die "SLOF build produced no boot_rom.bin"
+    log "SLOF built: $tree/boot_rom.bin ($(stat -c %s "$tree/boot_rom.bin") bytes)"
+}
+
+# The series without its word-lookup patch, in build/slof-base: rebuilt
+# when the other patches or the compiler change.
+SLOF_BASE=$BUILD/slof-base
+SLOF_LOOKUP_PATCH='[0-9][0-9][0-9][0-9]-find-hash-*.patch'
+cmd_baseline() {
+    command -v "${SLOF_CROSS}gcc" >/dev/null ||
+        die "${SLOF_CROSS}gcc missing: run 'make deps' (package gcc-powerpc64-linux-gnu)"
+    local tmp p n=0 all=0 key
+    tmp=$(mktemp -d)
+    while read -r p; do
+        all=$((all + 1))
+        # shellcheck disable=SC2254
+        case $(basename "$p") in $SLOF_LOOKUP_PATCH) continue ;; esac
+        cp "$p" "$tmp/"
+        n=$((n + 1))
+    done < <(series_patch_files "$SLOF_PATCHES")
+    [ "$n" -lt "$all" ] || { rm -rf "$tmp"; die "no word-lookup patch ($SLOF_LOOKUP_PATCH) in $SLOF_PATCHES"; }
+    key=$( { cat "$tmp"/*.patch; "${SLOF_CROSS}gcc" --version | head -1; } | sha256sum | cut -d' ' -f1)
+    if [ -f "$SLOF_BASE/.built-key" ] && [ "$(cat "$SLOF_BASE/.built-key")" = "$key" ] &&
+       [ -s "$SLOF_BASE/boot_rom.bin" ]; then
+        rm -rf "$tmp"
+        log "baseline SLOF up to date: $SLOF_BASE/boot_rom.bin"
+        return 0
+    fi
+    rm -rf "$SLOF_BASE"
+    slof_import "$SLOF_BASE"
+    series_apply "$SLOF_BASE" "$tmp" "SLOF $(cat "$SLOF_BASE/VERSION")"
+    rm -rf "$tmp"
+    slof_make "$SLOF_BASE" slof-base-build.log
+    echo "$key" >"$SLOF_BASE/.built-key"
 }
 
 case "${1:-build}" in
@@ -125,5 +171,6 @@ case "${1:-build}" in
     tree) shift; cmd_tree "$@" ;;
     export) series_export "$SLOF_TREE" "$SLOF_PATCHES" ;;
     checkpatch) cmd_checkpatch ;;
-    *) die "usage: slof.sh [build]|tree [--verify|--reset]|export|checkpatch" ;;
+    baseline) cmd_baseline ;;
+    *) die "usage: slof.sh [build]|tree [--verify|--reset]|export|checkpatch|baseline" ;;
 esac

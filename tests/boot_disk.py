@@ -30,6 +30,20 @@ healthy guest (no Oops/BUG/WARNING/panic/hung task, modules loaded):
      (bootindex on an nvme-ns is not usable on any machine: QEMU reparents
      the namespace to its nvme-subsys, which has no bus, so its boot path is
      "/nvme-ns".)
+Then boot-gi.img, laid out as grub-install and grub-mkconfig lay a disk
+out (prefix "(,gpt2)/boot/grub": GRUB takes the disk from
+/chosen/bootpath; grub.cfg clears grub-reboot's next_entry with save_env),
+each case on its own writable copy whose grubenv says next_entry=1: GRUB
+must boot entry 1 (disk "gi-once") and the host must then find
+"next_entry=" cleared in the copy's grubenv:
+  9. NVMe behind a root port, bootindex (what libvirt's <boot order/>
+     becomes); booted a second time, GRUB takes entry 0 (disk "gi");
+ 10. NVMe behind a switch downstream port, bootindex;
+ 11. NVMe behind a root port, no bootindex (the "disk" alias);
+ 12. NVMe behind a root port, boot-device set to the controller's path
+     (as typed at the prompt or set in NVRAM);
+ 13. legacy pseries, NVMe on pci.0, bootindex;
+ 14. virtio-blk behind a root port, bootindex (the reference).
 Runs two guests at a time (TCG, one vCPU each).
 """
 
@@ -58,6 +72,33 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 def drive(ident, path):
     # snapshot=on: one image serves every case, unchanged on the host
     return ["-drive", "if=none,id=%s,file=%s,format=raw,snapshot=on" % (ident, path)]
+
+
+def drive_rw(ident, path):
+    # the guest's writes (GRUB's save_env) reach the host file
+    return ["-drive", "if=none,id=%s,file=%s,format=raw" % (ident, path)]
+
+
+GRUBENV = b"# GRUB Environment Block\n"
+
+
+def grubenv(path):
+    """The variables of the one GRUB environment block in a disk image:
+    the 1 KiB grubenv file, found by its header at the start of a sector
+    and its "#" padding (GRUB's loadenv module holds the header too)"""
+    with open(path, "rb") as f:
+        data = f.read()
+    found = []
+    at = data.find(GRUBENV)
+    while at >= 0:
+        if at % 512 == 0 and data[at + 1023:at + 1024] == b"#":
+            found.append(at)
+        at = data.find(GRUBENV, at + 1)
+    if len(found) != 1:
+        return None
+    block = data[found[0]:found[0] + 1024].decode(errors="replace")
+    return dict(ln.split("=", 1) for ln in block.split("\n")[1:]
+                if "=" in ln and not ln.startswith("#"))
 
 
 class DiskGuest:
@@ -157,6 +198,16 @@ def main():
         f.write(junk[:34 * 512])
 
     nvme_port = r"%s/pci@0/mass-storage@0(/namespace@1,0)?" % PHB
+    gi = os.path.join(disks, "boot-gi.img")
+    env = grubenv(gi)
+    check(env is not None and env.get("next_entry") == "1",
+          "boot-gi.img: grubenv says next_entry=1 (%s)" % env)
+    copies = {}
+
+    def gi_copy(name):
+        copies[name] = os.path.join(workdir, name + ".gi.img")
+        shutil.copyfile(gi, copies[name])
+        return copies[name]
     cases = [
         ("pcie-virtio-blk-port", "pseries-pcie",
          PORT + drive("d1", a) + ["-device", "virtio-blk-pci,bus=rp1,drive=d1"],
@@ -194,6 +245,31 @@ def main():
           "-device", "nvme-ns,bus=nv1,drive=d2,nsid=2"],
          r"%s/pci@0/mass-storage@0/namespace@1,0" % PHB, "a",
          {"nvme0n1": a, "nvme0n2": b}),
+        ("gi-nvme-port-bootindex", "pseries-pcie",
+         PORT + drive_rw("d1", gi_copy("gi-nvme-port-bootindex")) +
+         ["-device", "nvme,bus=rp1,drive=d1,serial=gi1,bootindex=1"],
+         r"%s/pci@0/mass-storage@0" % PHB, "gi-once", {}),
+        ("gi-nvme-switch-bootindex", "pseries-pcie",
+         SWITCH + drive_rw("d1", gi_copy("gi-nvme-switch-bootindex")) +
+         ["-device", "nvme,bus=dn1,drive=d1,serial=gi1,bootindex=1"],
+         r"%s/pci@0/pci@0/pci@0/mass-storage@0" % PHB, "gi-once", {}),
+        ("gi-nvme-port-disk-alias", "pseries-pcie",
+         PORT + drive_rw("d1", gi_copy("gi-nvme-port-disk-alias")) +
+         ["-device", "nvme,bus=rp1,drive=d1,serial=gi1"],
+         r"%s/pci@0/mass-storage@0/namespace@1,0" % PHB, "gi-once", {}),
+        ("gi-nvme-port-boot-device", "pseries-pcie",
+         PORT + drive_rw("d1", gi_copy("gi-nvme-port-boot-device")) +
+         ["-device", "nvme,bus=rp1,drive=d1,serial=gi1",
+          "-prom-env", "boot-device=%s/pci@0/mass-storage@0" % PHB],
+         r"%s/pci@0/mass-storage@0" % PHB, "gi-once", {}),
+        ("gi-legacy-nvme-bootindex", "pseries",
+         drive_rw("d1", gi_copy("gi-legacy-nvme-bootindex")) +
+         ["-device", "nvme,drive=d1,serial=gi1,addr=5.0,bootindex=1"],
+         r"%s/mass-storage@5" % PHB, "gi-once", {}),
+        ("gi-virtio-blk-port-bootindex", "pseries-pcie",
+         PORT + drive_rw("d1", gi_copy("gi-virtio-blk-port-bootindex")) +
+         ["-device", "virtio-blk-pci,bus=rp1,drive=d1,bootindex=1"],
+         r"%s/pci@0/scsi@0" % PHB, "gi-once", {}),
     ]
     guests = [DiskGuest(qemu, workdir, name + short, machine, args)
               for name, machine, args, *_ in cases]
@@ -223,9 +299,24 @@ def main():
             text = g.console()
             check("NVMe namespace 1: " in text and "NVMe namespace 2: " in text,
                   "%s: SLOF lists both namespaces" % g.name)
+        if name in copies:
+            env = grubenv(copies[name])
+            check(env is not None and env.get("next_entry") == "",
+                  "%s: GRUB's save_env cleared next_entry in grubenv on the "
+                  "disk (%s)" % (g.name, env))
         if len(e2e_guest.FAILURES) > before:
             g.dump()
         before = len(e2e_guest.FAILURES)
+    # The grub-reboot entry is gone: the same disk boots entry 0 now
+    name = "gi-nvme-port-bootindex"
+    i = [c[0] for c in cases].index(name)
+    g = DiskGuest(qemu, workdir, name + "-again" + short, cases[i][1],
+                  cases[i][2]).run()
+    guests.append(g)
+    print(g.name + ":")
+    check_boot(g, cases[i][3], "gi", {})
+    if len(e2e_guest.FAILURES) > before:
+        g.dump()
     print("SLOF -> GRUB -> Linux to power-off (TCG, wall clock, two at a time):")
     for g in guests:
         print("  %-26s %5.1f s" % (g.name, g.seconds))
