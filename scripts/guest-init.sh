@@ -80,12 +80,16 @@ check_disks() {
 
 # The disk the firmware booted (guest.bootdisk= from the disk's own
 # grub.cfg) and the sha256 of the first MiB of every virtio, SCSI and NVMe
-# disk: what SLOF and GRUB read, as Linux reads it back.
+# disk: what SLOF and GRUB read, as Linux reads it back. An NVMe
+# namespace is named nvme<controller>n<NSID>: Linux 6.8 and later scan
+# namespaces in parallel, so which one becomes nvme0n1 varies.
 check_bootdisk() {
     echo "@@ bootdisk $(arg guest.bootdisk)"
     for b in /sys/block/vd* /sys/block/sd* /sys/block/nvme*n*; do
         [ -e "$b" ] || continue
-        echo "@@ disk-head ${b##*/} $(head -c 1048576 "/dev/${b##*/}" | sha256sum | cut -d' ' -f1)"
+        name=${b##*/}
+        case $name in nvme*) name=${name%n*}n$(cat "$b/nsid") ;; esac
+        echo "@@ disk-head $name $(head -c 1048576 "/dev/${b##*/}" | sha256sum | cut -d' ' -f1)"
     done
 }
 

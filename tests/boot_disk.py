@@ -38,6 +38,10 @@ must boot entry 1 (disk "gi-once") and the host must then find
 "next_entry=" cleared in the copy's grubenv:
   9. NVMe behind a root port, bootindex (what libvirt's <boot order/>
      becomes); booted a second time, GRUB takes entry 0 (disk "gi");
+     QEMU's nvme trace events show that every time the controller was
+     stopped it had been shut down normally first (CC.SHN, by SLOF after
+     its probe and at quiesce, and by Linux), and no access the NVMe
+     spec leaves undefined (pci_nvme_ub_*);
  10. NVMe behind a switch downstream port, bootindex;
  11. NVMe behind a root port, no bootindex (the "disk" alias);
  12. NVMe behind a root port, boot-device set to the controller's path
@@ -80,6 +84,31 @@ def drive_rw(ident, path):
 
 
 GRUBENV = b"# GRUB Environment Block\n"
+NVME_TRACE = ["-trace", "pci_nvme_mmio_start_success", "-trace",
+              "pci_nvme_mmio_stopped", "-trace", "pci_nvme_mmio_shutdown_set",
+              "-trace", "pci_nvme_ub_*"]
+
+
+def check_nvme_stops(g):
+    """From QEMU's trace: the controller was stopped (CC.EN 1 -> 0) at
+    least twice (SLOF's probe, SLOF's quiesce), each time after a normal
+    shutdown (CC.SHN) since it was last enabled; no undefined access"""
+    ev = re.findall(r"pci_nvme_(mmio_start_success|mmio_stopped|"
+                    r"mmio_shutdown_set|ub_\w+)", g.stderr or "")
+    unsafe, stops, shn = 0, 0, False
+    for e in ev:
+        if e == "mmio_start_success":
+            shn = False
+        elif e == "mmio_shutdown_set":
+            shn = True
+        elif e == "mmio_stopped":
+            stops += 1
+            unsafe += 0 if shn else 1
+    check(stops >= 2 and unsafe == 0,
+          "%s: each of the %d controller stops came after a normal shutdown "
+          "(CC.SHN) (%d without; events %s)" % (g.name, stops, unsafe, ev))
+    ub = [e for e in ev if e.startswith("ub_")]
+    check(not ub, "%s: no undefined NVMe register access (%s)" % (g.name, ub))
 
 
 def grubenv(path):
@@ -247,7 +276,8 @@ def main():
          {"nvme0n1": a, "nvme0n2": b}),
         ("gi-nvme-port-bootindex", "pseries-pcie",
          PORT + drive_rw("d1", gi_copy("gi-nvme-port-bootindex")) +
-         ["-device", "nvme,bus=rp1,drive=d1,serial=gi1,bootindex=1"],
+         ["-device", "nvme,bus=rp1,drive=d1,serial=gi1,bootindex=1"] +
+         NVME_TRACE,
          r"%s/pci@0/mass-storage@0" % PHB, "gi-once", {}),
         ("gi-nvme-switch-bootindex", "pseries-pcie",
          SWITCH + drive_rw("d1", gi_copy("gi-nvme-switch-bootindex")) +
@@ -273,6 +303,7 @@ def main():
     ]
     guests = [DiskGuest(qemu, workdir, name + short, machine, args)
               for name, machine, args, *_ in cases]
+    args_of = {c[0]: c[2] for c in cases}
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda g: g.run(), guests))
 
@@ -299,6 +330,8 @@ def main():
             text = g.console()
             check("NVMe namespace 1: " in text and "NVMe namespace 2: " in text,
                   "%s: SLOF lists both namespaces" % g.name)
+        if NVME_TRACE[1] in args_of[name]:
+            check_nvme_stops(g)
         if name in copies:
             env = grubenv(copies[name])
             check(env is not None and env.get("next_entry") == "",

@@ -17,6 +17,16 @@ For each of pseries-pcie-10.2 and, for comparison, legacy pseries-10.2:
   3. virt-xml --remove-device --update for each: libvirt reports the
      device-removed event (QEMU's DEVICE_DELETED), the device leaves the
      live XML and the guest lets it go; the guest kernel stays healthy.
+Then, for each machine, booting from NVMe with a boot order: libvirt
+11.3.0 has no guest NVMe disk bus (<target bus='nvme'/>), so the NVMe
+controller and its drive come through virt-install --qemu-commandline,
+with bootindex=1, which is what <boot order='1'/> becomes on the QEMU
+command line; a virtio disk (boot-serve.img) has <boot order='2'/>. The
+NVMe disk is boot-gi.img, laid out as grub-install lays a disk out
+(prefix "(,gpt2)", GRUB takes its disk from /chosen/bootpath; grubenv
+next_entry=1, cleared by grub.cfg with save_env): SLOF must load from the
+NVMe controller first, GRUB must boot the one-time entry and clear it on
+the disk, and a second start must boot the default entry.
 Then, defined but not booted: the index-less
 '--controller type=pci,model=pcie-root-port' (pseries-pcie and, if
 build/qemu-build-x86_64 exists, q35), the live attach of a PCI controller
@@ -530,6 +540,76 @@ def print_xml_define(name, args, stock=False):
     return rc, msg, dumpxml(name) if rc == 0 else None
 
 
+def nvme_boot_flow(machine):
+    pcie = machine.startswith("pseries-pcie")
+    dom = "vi-nvme-" + machine.replace(".", "-")
+    tag = machine + ", NVMe boot order: "
+    log("== %s: NVMe disk first in the boot order, virtio disk second" % machine)
+    d = os.path.join(WORK, "nvme-" + machine)
+    os.makedirs(d)
+    gi = os.path.join(d, "gi.img")
+    shutil.copyfile(os.path.join(os.path.dirname(BOOTDISK), "boot-gi.img"), gi)
+    other = os.path.join(d, "serve.img")
+    shutil.copyfile(BOOTDISK, other)
+    # a root port virt-install adds and leaves free (it adds 14), or pci.0
+    bus = "pci.7" if pcie else "pci.0"
+    con = Console(os.path.join(d, "console.sock"), os.path.join(d, "console.log"))
+    domains.append(dom)
+    rc, out = virt_tool(
+        "virt-install", "--name", dom, "--machine", machine, "--arch", "ppc64",
+        "--virt-type", "qemu", "--memory", "1024", "--vcpus", "1",
+        "--osinfo", "linux2022", "--import",
+        "--disk", "path=%s,bus=virtio,format=raw,boot.order=2" % other,
+        "--network", "none",
+        "--graphics", "none", "--video", "none", "--memballoon", "none",
+        "--serial", "unix,path=%s,mode=bind,log.file=%s" % (con.sock_path, con.logfile),
+        "--console", "none", "--noautoconsole",
+        "--qemu-commandline=-drive if=none,id=nvmeboot,file=%s,format=raw" % gi,
+        "--qemu-commandline=-device nvme,bus=%s,drive=nvmeboot,serial=gi,"
+        "bootindex=1" % bus)
+    with open(os.path.join(d, "virt-install.log"), "w") as f:
+        f.write(out + "\n")
+    if not check(rc == 0, tag + "virt-install --import creates and starts the domain"):
+        log(out[-3000:])
+        return
+    want_path = (r"/pci@800000020000000/pci@[0-9a-f,]+/mass-storage@0$" if pcie
+                 else r"/pci@800000020000000/mass-storage@[0-9a-f]+$")
+    for n, disk in ((1, "gi-once"), (2, "gi")):
+        if n == 2:
+            os.unlink(con.logfile)
+            rc, out = virsh("start", dom)
+            if not check(rc == 0, tag + "started again (%s)" % out):
+                break
+        con.connect()
+        line = con.wait("@@ done", BOOT_TIMEOUT)
+        text = con.all_text()
+        con.close()
+        if not check(line is not None, tag + "boot %d: the guest booted and ran its "
+                     "checks" % n):
+            log(text[-3000:])
+            break
+        m = re.search(r"Trying to load: +from: (\S+) .*?Successfully loaded", text, re.S)
+        path = m.group(1) if m else ""
+        check(re.match(want_path, path) is not None,
+              tag + "boot %d: SLOF loaded GRUB from the NVMe controller (%s)" % (n, path))
+        check("@@ bootdisk %s" % disk in con.lines(text),
+              tag + "boot %d: GRUB booted entry %s" % (n, disk))
+        check("@@ health ok" in con.lines(text) and
+              not [ln for ln in con.lines(text) if ln.startswith("@@ insmod-failed")],
+              tag + "boot %d: guest kernel healthy, modules loaded" % n)
+        deadline = time.time() + 60
+        while time.time() < deadline and "shut off" not in virsh("domstate", dom)[1]:
+            time.sleep(0.5)
+        if n == 1:
+            with open(gi, "rb") as f:
+                data = f.read()
+            env = [data[a:a + 1024] for a in range(0, len(data), 512)
+                   if data[a:a + 25] == b"# GRUB Environment Block\n"]
+            check(len(env) == 1 and b"\nnext_entry=\n" in env[0],
+                  tag + "GRUB's save_env cleared next_entry in grubenv on the NVMe disk")
+    destroy_undefine(dom)
+
+
 def no_boot_checks():
     log("== defined, not booted: index-less root ports, controller attach, stock virt-install")
     disk = os.path.join(WORK, "scratch.img")
@@ -631,6 +711,9 @@ def main():
             if only in ("", "flow"):
                 for m in MACHINES:
                     flow(m)
+            if only in ("", "flow", "nvme"):
+                for m in MACHINES:
+                    nvme_boot_flow(m)
     finally:
         kill_qemus()
         L.stop_all()
