@@ -1215,7 +1215,10 @@ def slof_section(res):
          "scripts/slof.sh baseline). Firmware part: exec -> prom_init's "
          "first line (QEMU start-up, SLOF, its PCI scan, loading the "
          "kernel); CAS: SLOF merging QEMU's new device tree. Device tree: a "
-         "digest of the guest's whole /proc/device-tree (rng-seed left out) "
+         "digest of the guest's whole /proc/device-tree (rng-seed, random per "
+         "boot, and /openprom/model, SLOF's git commit, left out; SLOF's "
+         "phandles, its nodes' addresses, numbered in path order, also "
+         "where interrupt-map and interrupt-parent use them) "
          "and its number of properties; the same in every boot of both "
          "firmwares means the patch changed nothing SLOF builds." %
          BOOT_REPS, "",

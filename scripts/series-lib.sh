@@ -62,7 +62,8 @@ series_verify() {
 
 # series_export TREE DIR: format-patch upstream..HEAD into DIR with stable
 # output (zero hashes, no version trailer); DIR/cover-letter.txt (first
-# line: subject, then the blurb) becomes DIR/0000-cover-letter.patch
+# line: subject, then the blurb) becomes DIR/0000-cover-letter.patch;
+# DIR/version, if there, holds the series' revision: "[PATCH vN x/y]"
 series_export() {
     local tree=$1 dir=$2 n tmp subject date
     [ -d "$tree/.git" ] || die "$tree missing"
@@ -70,7 +71,9 @@ series_export() {
         warn "$tree has uncommitted changes: they are not exported"
     n=$(git -C "$tree" rev-list --count upstream..HEAD)
     tmp=$(mktemp -d)
-    local fp=(--zero-commit --no-signature --no-numbered --subject-prefix=PATCH
+    local prefix=PATCH
+    [ -s "$dir/version" ] && prefix="PATCH v$(cat "$dir/version")"
+    local fp=(--zero-commit --no-signature --no-numbered --subject-prefix="$prefix"
               --full-index -N --no-renames --no-base --output-directory "$tmp")
     if [ "$n" -gt 0 ]; then
         local cover=()

@@ -30,6 +30,9 @@ healthy guest (no Oops/BUG/WARNING/panic/hung task, modules loaded):
      (bootindex on an nvme-ns is not usable on any machine: QEMU reparents
      the namespace to its nvme-subsys, which has no bus, so its boot path is
      "/nvme-ns".)
+  8b. pseries-pcie: one namespace with NSID 20 (sparse NSIDs, as on real
+     or shared subsystems): found through the active namespace list, it
+     boots as namespace@14,0.
 Then boot-gi.img, laid out as grub-install and grub-mkconfig lay a disk
 out (prefix "(,gpt2)/boot/grub": GRUB takes the disk from
 /chosen/bootpath; grub.cfg clears grub-reboot's next_entry with save_env),
@@ -274,6 +277,12 @@ def main():
           "-device", "nvme-ns,bus=nv1,drive=d2,nsid=2"],
          r"%s/pci@0/mass-storage@0/namespace@1,0" % PHB, "a",
          {"nvme0n1": a, "nvme0n2": b}),
+        ("pcie-nvme-nsid-20", "pseries-pcie",
+         PORT + drive("d1", b) +
+         ["-device", "nvme,id=nv1,bus=rp1,serial=ns20",
+          "-device", "nvme-ns,bus=nv1,drive=d1,nsid=20"],
+         r"%s/pci@0/mass-storage@0/namespace@14,0" % PHB, "b",
+         {"nvme0n20": b}),
         ("gi-nvme-port-bootindex", "pseries-pcie",
          PORT + drive_rw("d1", gi_copy("gi-nvme-port-bootindex")) +
          ["-device", "nvme,bus=rp1,drive=d1,serial=gi1,bootindex=1"] +
