@@ -551,8 +551,17 @@ def nvme_boot_flow(machine):
     shutil.copyfile(os.path.join(os.path.dirname(BOOTDISK), "boot-gi.img"), gi)
     other = os.path.join(d, "serve.img")
     shutil.copyfile(BOOTDISK, other)
-    # a root port virt-install adds and leaves free (it adds 14), or pci.0
-    bus = "pci.7" if pcie else "pci.0"
+    # QEMU creates every keyval -device before the JSON ones libvirt
+    # writes, so the NVMe cannot go into one of libvirt's root ports (not
+    # there yet): on pseries-pcie it gets its own root port, also from the
+    # command line, in a slot libvirt leaves free; on pseries, pci.0.
+    # (JSON -device through --qemu-commandline arrives XML-escaped.)
+    if pcie:
+        extra = ["--qemu-commandline=-device pcie-root-port,id=nvport,bus=pcie.0,"
+                 "addr=0x1e,chassis=30,slot=30"]
+        bus = "nvport"
+    else:
+        extra, bus = [], "pci.0,addr=0x1e"
     con = Console(os.path.join(d, "console.sock"), os.path.join(d, "console.log"))
     domains.append(dom)
     rc, out = virt_tool(
@@ -565,6 +574,7 @@ def nvme_boot_flow(machine):
         "--serial", "unix,path=%s,mode=bind,log.file=%s" % (con.sock_path, con.logfile),
         "--console", "none", "--noautoconsole",
         "--qemu-commandline=-drive if=none,id=nvmeboot,file=%s,format=raw" % gi,
+        *extra,
         "--qemu-commandline=-device nvme,bus=%s,drive=nvmeboot,serial=gi,"
         "bootindex=1" % bus)
     with open(os.path.join(d, "virt-install.log"), "w") as f:
@@ -576,7 +586,9 @@ def nvme_boot_flow(machine):
                  else r"/pci@800000020000000/mass-storage@[0-9a-f]+$")
     for n, disk in ((1, "gi-once"), (2, "gi")):
         if n == 2:
+            # a new console: nothing of the first boot's output may count
             os.unlink(con.logfile)
+            con = Console(con.sock_path, con.logfile)
             rc, out = virsh("start", dom)
             if not check(rc == 0, tag + "started again (%s)" % out):
                 break
