@@ -1067,6 +1067,17 @@ def bench_breakdown(res):
     log("breakdown: guest initcall_debug done")
 
 
+def phase_median(boots, a, b):
+    """median over boots of the time from console mark a ("t0": exec) to
+    mark b, None without a boot that has both"""
+    xs = []
+    for r in boots:
+        ta = 0.0 if a == "t0" else r.get(a)
+        if ta is not None and r.get(b) is not None:
+            xs.append(r[b] - ta)
+    return statistics.median(xs) if xs else None
+
+
 def breakdown_section(res):
     bd = res.get("breakdown")
     if not bd or "boots" not in bd:
@@ -1074,12 +1085,7 @@ def breakdown_section(res):
     n = bd["n"]
 
     def med(t, a, b):
-        xs = []
-        for r in bd["boots"].get(t, []):
-            ta = 0.0 if a == "t0" else r.get(a)
-            if ta is not None and r.get(b) is not None:
-                xs.append(r[b] - ta)
-        return statistics.median(xs) if xs else None
+        return phase_median(bd["boots"].get(t, []), a, b)
 
     def cell(x):
         return "-" if x is None else "%.2f s" % x
@@ -1193,12 +1199,7 @@ def slof_section(res):
     n = sl["n"]
 
     def med(key, a, b):
-        xs = []
-        for r in sl.get(key, []):
-            ta = 0.0 if a == "t0" else r.get(a)
-            if ta is not None and r.get(b) is not None:
-                xs.append(r[b] - ta)
-        return statistics.median(xs) if xs else None
+        return phase_median(sl.get(key, []), a, b)
 
     def cell(x):
         return "-" if x is None else "%.2f s" % x
@@ -1221,7 +1222,7 @@ def slof_section(res):
          "where interrupt-map and interrupt-parent use them) "
          "and its number of properties; the same in every boot of both "
          "firmwares means the patch changed nothing SLOF builds." %
-         BOOT_REPS, "",
+         max(len(v) for v in sl.values() if isinstance(v, list)), "",
          "| case | firmware part: without | with | with/without | SLOF PCI "
          "scan: without | with | with/without | CAS: without | with | "
          "with/without | exec -> userspace: without | with | with/without "

@@ -6,6 +6,7 @@
 # disk, SLOF boots it through a root port, three devices are hot-added and
 # removed; the same on pseries-10.2; stock virt-install 4.1.0 recorded.
 . "$(dirname "$0")/../../scripts/lib.sh"
+. "$TOP/scripts/topology.sh"
 
 [ -x "$OBJ/qemu-system-ppc64" ] || die "$OBJ/qemu-system-ppc64 is missing: run 'make check' (or make run) first"
 
@@ -14,6 +15,8 @@ K=${VIRT_INSTALL_KERNEL:-bookworm}
 GUEST_KERNEL=$K bash "$TOP/scripts/bootdisk.sh"
 case $K in bookworm) export VIRT_INSTALL_BOOTDISK=$BUILD/bootdisk/boot-serve.img ;;
            *) export VIRT_INSTALL_BOOTDISK=$BUILD/bootdisk-$K/boot-serve.img ;; esac
+# the data disks the flows hot-add (made by 'make check' too)
+make_disks "$(guest_dir bookworm)"
 # the daemons, virsh and the drivers, run from the build directory
 bash "$TOP/scripts/libvirt.sh" prepare-e2e
 VM=(bash "$TOP/scripts/virt-manager.sh")
