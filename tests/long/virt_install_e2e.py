@@ -292,6 +292,25 @@ def head_sha(path):
 
 # ---------------------------------------------------------------- the flow
 
+def import_domain(dom, machine, con, d, tag, devices):
+    """virt-install --import of a one-vCPU TCG guest with DEVICES, its
+    serial console on CON, started; the tool's output in D. True if it
+    worked (checked)."""
+    rc, out = virt_tool(
+        "virt-install", "--name", dom, "--machine", machine, "--arch", "ppc64",
+        "--virt-type", "qemu", "--memory", "1024", "--vcpus", "1",
+        "--osinfo", "linux2022", "--import", *devices,
+        "--graphics", "none", "--video", "none", "--memballoon", "none",
+        "--serial", "unix,path=%s,mode=bind,log.file=%s" % (con.sock_path, con.logfile),
+        "--console", "none", "--noautoconsole")
+    with open(os.path.join(d, "virt-install.log"), "w") as f:
+        f.write(out + "\n")
+    if not check(rc == 0, tag + "virt-install --import creates and starts the domain"):
+        log(out[-3000:])
+        return False
+    return True
+
+
 def flow(machine):
     pcie = machine.startswith("pseries-pcie")
     dom = "vi-" + machine.replace(".", "-")
@@ -309,19 +328,9 @@ def flow(machine):
     con = Console(os.path.join(d, "console.sock"), os.path.join(d, "console.log"))
     domains.append(dom)
     t0 = time.time()
-    rc, out = virt_tool(
-        "virt-install", "--name", dom, "--machine", machine, "--arch", "ppc64",
-        "--virt-type", "qemu", "--memory", "1024", "--vcpus", "1",
-        "--osinfo", "linux2022", "--import",
-        "--disk", "path=%s,bus=virtio,format=raw" % boot,
-        "--network", "user,model=virtio",
-        "--graphics", "none", "--video", "none", "--memballoon", "none",
-        "--serial", "unix,path=%s,mode=bind,log.file=%s" % (con.sock_path, con.logfile),
-        "--console", "none", "--noautoconsole")
-    with open(os.path.join(d, "virt-install.log"), "w") as f:
-        f.write(out + "\n")
-    if not check(rc == 0, tag + "virt-install --import creates and starts the domain"):
-        log(out[-3000:])
+    if not import_domain(dom, machine, con, d, tag,
+                         ["--disk", "path=%s,bus=virtio,format=raw" % boot,
+                          "--network", "user,model=virtio"]):
         return
     root = dumpxml(dom)
     with open(os.path.join(d, "live.xml"), "w") as f:
@@ -564,23 +573,14 @@ def nvme_boot_flow(machine):
         extra, bus = [], "pci.0,addr=0x1e"
     con = Console(os.path.join(d, "console.sock"), os.path.join(d, "console.log"))
     domains.append(dom)
-    rc, out = virt_tool(
-        "virt-install", "--name", dom, "--machine", machine, "--arch", "ppc64",
-        "--virt-type", "qemu", "--memory", "1024", "--vcpus", "1",
-        "--osinfo", "linux2022", "--import",
-        "--disk", "path=%s,bus=virtio,format=raw,boot.order=2" % other,
-        "--network", "none",
-        "--graphics", "none", "--video", "none", "--memballoon", "none",
-        "--serial", "unix,path=%s,mode=bind,log.file=%s" % (con.sock_path, con.logfile),
-        "--console", "none", "--noautoconsole",
-        "--qemu-commandline=-drive if=none,id=nvmeboot,file=%s,format=raw" % gi,
-        *extra,
-        "--qemu-commandline=-device nvme,bus=%s,drive=nvmeboot,serial=gi,"
-        "bootindex=1" % bus)
-    with open(os.path.join(d, "virt-install.log"), "w") as f:
-        f.write(out + "\n")
-    if not check(rc == 0, tag + "virt-install --import creates and starts the domain"):
-        log(out[-3000:])
+    if not import_domain(
+            dom, machine, con, d, tag,
+            ["--disk", "path=%s,bus=virtio,format=raw,boot.order=2" % other,
+             "--network", "none",
+             "--qemu-commandline=-drive if=none,id=nvmeboot,file=%s,format=raw" % gi]
+            + extra +
+            ["--qemu-commandline=-device nvme,bus=%s,drive=nvmeboot,serial=gi,"
+             "bootindex=1" % bus]):
         return
     want_path = (r"/pci@800000020000000/pci@[0-9a-f,]+/mass-storage@0$" if pcie
                  else r"/pci@800000020000000/mass-storage@[0-9a-f]+$")
