@@ -317,7 +317,9 @@ bench() {
 # types on the console, one per line, "COMMAND TOKEN"; each answer ends with
 # "@@ ok TOKEN". Commands: fns (every PCI function), fn (one: "fn TOKEN BDF"),
 # drivers (each function's driver, cheaper), disks, bootdisk (first MiB of
-# each disk), dhcp, nics, health, report.
+# each disk), dhcp, nics, health, report, blocked (every task in
+# uninterruptible sleep: "@@ blocked NAME FUNCTION,FUNCTION,..." from its
+# kernel stack, innermost first).
 # For tests that keep one guest alive across migrations and hotplug.
 serve() {
     echo "@@ serving"
@@ -339,6 +341,12 @@ serve() {
             nics) check_nics ;;
             bars) check_bars ;;
             health) check_health ;;
+            blocked)
+                for p in /proc/[0-9]*; do
+                    case $(sed -n 's/^State:[[:space:]]*//p' "$p/status" 2>/dev/null) in
+                        D*) echo "@@ blocked $(cat "$p/comm") $(sed -n 's/^\[<[0-9a-f]*>\] \([A-Za-z0-9_.]*\)+.*/\1/p' "$p/stack" | tr '\n' ',')" ;;
+                    esac
+                done ;;
             report) report ;;
             "") continue ;;
             *) echo "@@ unknown-command $cmd" ;;

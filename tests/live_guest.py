@@ -186,6 +186,17 @@ class LiveGuest:
                 return drv
             time.sleep(interval)
 
+    def blocked(self):
+        """{task name: [kernel functions, innermost first]} of every guest
+        task in uninterruptible sleep."""
+        res = {}
+        for ln in self.command("blocked"):
+            f = ln.split()
+            if ln.startswith("@@ blocked ") and len(f) >= 3:
+                res[f[2]] = [x for x in (f[3] if len(f) > 3 else "").split(",")
+                             if x]
+        return res
+
     def disks(self):
         return {ln.split()[2]: ln.split()[3]
                 for ln in self.command("disks") if ln.startswith("@@ disk ")}
