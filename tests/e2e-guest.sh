@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # End-to-end: Debian ppc64el guests (bookworm 6.1, trixie 6.12, newest sid;
 # E2E_KERNELS picks some, E2E_RUNS=pcie-slof,... some runs) on pseries-pcie
-# (SLOF and VOF, MSI-X and INTx,
-# native hotplug) and on legacy pseries, see tests/e2e_guest.py.
+# (SLOF and VOF, MSI-X and INTx, native hotplug) and on legacy pseries, see
+# tests/e2e_guest.py.
 . "$(dirname "$0")/../scripts/lib.sh"
 . "$TOP/scripts/topology.sh"
 

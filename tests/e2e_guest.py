@@ -362,7 +362,7 @@ def hotplug_round(g, n, plug, unplug_id, dev_ids, want, msix, unplug,
 
 def hotplug(g, sums, switch_bus=None, msix=True, unplug=True,
             intx_bus=None, intx_bdf=None):
-    """Native hotplug below ports, two rounds:
+    """Native hotplug below ports, up to three rounds:
     1. a two-function virtio-net device into the empty root port rp4 (bus
        7): function 1 first, then function 0, as PCI Express wants;
     2. (if SWITCH_BUS) an NVMe disk (disk-c.img) into the empty downstream
@@ -377,8 +377,8 @@ def hotplug(g, sums, switch_bus=None, msix=True, unplug=True,
     pcie_ports=native) deadlocks removing it: pciehp's IRQ thread runs the
     driver's remove, which waits in synchronize_irq() for the threads of
     that same interrupt, its own included.  Those runs (unplug=False) stop
-    after each hot-add (tests/long/hotplug-variants.sh records the
-    removal)."""
+    after each hot-add (tests/long/hotplug-variants.sh checks that this
+    deadlock, and nothing else, is what blocks the removal)."""
     def plug_rp():
         g.qmp.cmd("device_add", driver="virtio-net-pci", id="hp1b",
                   bus="rp4", addr="0.1")
