@@ -139,7 +139,8 @@ cmd_export() { series_export "$LV_TREE" "$LV_PATCHES"; }
 
 # The tests and the mock libraries they LD_PRELOAD (VIR_TEST_MAIN_PRELOAD).
 LV_TEST_TARGETS=(tests/qemuxmlconftest tests/qemucapabilitiestest tests/qemucapsprobe
-                 tests/domaincapstest tests/qemucaps2xmltest
+                 tests/domaincapstest tests/qemucaps2xmltest tests/qemumemlocktest
+                 tests/qemuhotplugtest tests/libqemuhotplugmock.so
                  tests/libqemuxml2argvmock.so tests/libdomaincapsmock.so tests/libvirrandommock.so
                  tests/libqemucpumock.so tests/libvirpcimock.so tests/libvirnumamock.so
                  tests/libqemucapsprobemock.so tests/libqemucaps2xmlmock.so)
@@ -212,7 +213,8 @@ lv_test_env() {
 cmd_unit() {
     [ -x "$LV_OBJ/tests/qemuxmlconftest" ] || die "run 'libvirt.sh build' first"
     local t rc=0 out
-    for t in qemucapabilitiestest qemucaps2xmltest domaincapstest qemuxmlconftest; do
+    for t in qemucapabilitiestest qemucaps2xmltest domaincapstest qemuxmlconftest \
+             qemumemlocktest qemuhotplugtest; do
         out=$BUILD/libvirt-unit-$t.log
         if (cd "$LV_OBJ/tests" && lv_test_env "./$t") >"$out" 2>&1; then
             log "$t: $(tail -1 "$out" | awk '{print $(NF-1), "tests,", $NF}')"
