@@ -32,6 +32,17 @@ if ! grep -q '"pci-root-bus"' "$replies" 2>/dev/null; then
     warn "$replies has no 'pci-root-bus' member"; rc=1
 fi
 
+# The two derived capability variants are what scripts/libvirt-caps-variants.py
+# makes of the probed replies, byte for byte.
+capsdir=$BUILD/libvirt/tests/qemucapabilitiesdata
+for v in nobus kvm; do
+    if ! "$PYTHON" "$TOP/scripts/libvirt-caps-variants.py" "$replies" $v |
+            cmp -s - "$capsdir/caps_10.2.0_ppc64+pseriespcie$v.replies"; then
+        warn "caps_10.2.0_ppc64+pseriespcie$v.replies is not what libvirt-caps-variants.py makes"
+        rc=1
+    fi
+done
+
 step "${LV[@]}" build || exit 1
 step "${LV[@]}" unit || true
 # libvirt's syntax-check rules on the files the series touches (cached per tree)

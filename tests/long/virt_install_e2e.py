@@ -292,15 +292,17 @@ def head_sha(path):
 
 # ---------------------------------------------------------------- the flow
 
-def import_domain(dom, machine, con, d, tag, devices):
+def import_domain(dom, machine, con, d, tag, devices, graphics=False):
     """virt-install --import of a one-vCPU TCG guest with DEVICES, its
     serial console on CON, started; the tool's output in D. True if it
-    worked (checked)."""
+    worked (checked). GRAPHICS: virt-install's default graphics and video
+    (VNC, VGA on pseries), not none."""
+    display = [] if graphics else ["--graphics", "none", "--video", "none"]
     rc, out = virt_tool(
         "virt-install", "--name", dom, "--machine", machine, "--arch", "ppc64",
         "--virt-type", "qemu", "--memory", "1024", "--vcpus", "1",
         "--osinfo", "linux2022", "--import", *devices,
-        "--graphics", "none", "--video", "none", "--memballoon", "none",
+        *display, "--memballoon", "none",
         "--serial", "unix,path=%s,mode=bind,log.file=%s" % (con.sock_path, con.logfile),
         "--console", "none", "--noautoconsole")
     with open(os.path.join(d, "virt-install.log"), "w") as f:
@@ -490,6 +492,248 @@ def flow(machine):
     con.close()
     destroy_undefine(dom)
     ev.terminate()
+
+
+def guest_bad(con):
+    """What is wrong with the guest's kernel: failed health checks, failed
+    module loads, an Oops, BUG, WARNING, panic or hung task on the console"""
+    bad = [ln for ln in con.command("health") if ln.startswith("@@ health-bad")]
+    text = con.all_text()
+    bad += [ln for ln in con.lines(text) if ln.startswith("@@ insmod-failed")]
+    cm = re.search(r"Kernel panic|Oops:|BUG:|WARNING: CPU|Call Trace:|blocked for more than",
+                   text)
+    if cm:
+        bad.append("console: " + cm.group(0))
+    return bad
+
+
+def serve_boot(dom, con, tag, what, start=False):
+    """Start DOM if START (with a new console log), wait until its guest
+    serves; True if it does (checked)"""
+    if start:
+        if os.path.exists(con.logfile):
+            os.unlink(con.logfile)
+        con = Console(con.sock_path, con.logfile)
+        rc, out = virsh("start", dom)
+        if not check(rc == 0, tag + "%s: the domain starts (%s)" % (what, out.strip())):
+            return None
+    t0 = time.time()
+    con.connect()
+    line = con.wait("@@ serving", BOOT_TIMEOUT)
+    if not check(line is not None, tag + "%s: the guest booted from disk and serves "
+                 "(%.0f s)" % (what, time.time() - t0)):
+        log(con.all_text()[-3000:])
+        con.close()
+        return None
+    return con
+
+
+def stop_domain(dom):
+    virsh("destroy", dom)
+    deadline = time.time() + 60
+    while time.time() < deadline and "shut off" not in virsh("domstate", dom)[1]:
+        time.sleep(0.5)
+
+
+def guest_fns(con):
+    """{bdf: (id, config size, port type, driver)} of every PCI function"""
+    out = {}
+    for ln in con.command("fns"):
+        m = FN_RE.match(ln)
+        if m:
+            out[m.group(1)] = m.group(2, 3, 4, 5)
+    return out
+
+
+def phbs_flow():
+    """A pseries-pcie guest with two PHBs besides pcie.0, both with
+    devices: a PCI Express one (a pcie-root with index 1: an integrated
+    virtio disk on its root bus, a virtio disk behind a root port on it)
+    and a conventional one (a pci-root: a virtio NIC on its bus)."""
+    machine = "pseries-pcie-10.2"
+    dom = "vi-phbs"
+    tag = machine + ", two PHBs: "
+    log("== %s: virt-install with a PCI Express and a conventional PHB" % machine)
+    d = os.path.join(WORK, "phbs")
+    os.makedirs(d)
+    boot = os.path.join(d, "boot.img")
+    shutil.copyfile(BOOTDISK, boot)
+    datas = []
+    for n in ("a", "b"):
+        p = os.path.join(d, "data-%s.img" % n)
+        shutil.copyfile(os.path.join(GUEST, "disk-%s.img" % n), p)
+        datas.append(p)
+    con = Console(os.path.join(d, "console.sock"), os.path.join(d, "console.log"))
+    domains.append(dom)
+    pciaddr = "address.type=pci,address.domain=0,address.bus=%d,address.slot=%d"
+    if not import_domain(dom, machine, con, d, tag, [
+            "--controller", "type=pci,model=pcie-root,index=1",
+            "--controller", "type=pci,model=pcie-root-port,index=2," + pciaddr % (1, 1),
+            "--controller", "type=pci,model=pci-root,index=3",
+            "--disk", "path=%s,bus=virtio,format=raw" % boot,
+            "--disk", "path=%s,bus=virtio,format=raw,target=vdb,%s" % (
+                datas[0], pciaddr % (1, 2)),
+            "--disk", "path=%s,bus=virtio,format=raw,target=vdc,%s" % (
+                datas[1], pciaddr % (2, 0)),
+            "--network", "user,model=virtio," + pciaddr % (3, 1)]):
+        return
+    root = dumpxml(dom)
+    with open(os.path.join(d, "live.xml"), "w") as f:
+        f.write(ET.tostring(root, encoding="unicode"))
+    phbs = {}
+    for c in pci_controllers(root):
+        m, t = c.find("model"), c.find("target")
+        phbs[int(c.get("index"))] = (c.get("model"), m.get("name") if m is not None else None,
+                                     t.get("index") if t is not None else None)
+    check(phbs.get(0) == ("pcie-root", None, None) and
+          phbs.get(1) == ("pcie-root", "spapr-pcie-host-bridge", "1") and
+          phbs.get(3) == ("pci-root", "spapr-pci-host-bridge", "2"),
+          tag + "pcie-root 0, PCI Express PHB 1 (spapr-pcie-host-bridge, target 1), "
+          "conventional PHB 3 (spapr-pci-host-bridge, target 2): %s" %
+          {k: v for k, v in phbs.items() if k in (0, 1, 3)})
+    con = serve_boot(dom, con, tag, "first boot")
+    if not con:
+        destroy_undefine(dom)
+        return
+    heads = guest_heads(con)
+    check(heads.get("vda") == head_sha(boot), tag + "the guest reads the boot disk back")
+    check(heads.get("vdb") == head_sha(datas[0]) and heads.get("vdc") == head_sha(datas[1]),
+          tag + "the guest reads both disks of the PCI Express PHB back")
+    fns = guest_fns(con)
+    with open(os.path.join(d, "fns.txt"), "w") as f:
+        f.write("".join("%s %s\n" % (k, v) for k, v in sorted(fns.items())))
+    # Linux numbers the PCI domains of sPAPR PHBs by their index
+    # (linux,pci-domain): target index 1 is domain 0001, 2 is 0002
+    pcie1 = {k: v for k, v in fns.items() if k.startswith("0001:")}
+    conv2 = {k: v for k, v in fns.items() if k.startswith("0002:")}
+    check(pcie1.get("0001:00:02.0", ("", "", "", ""))[1] == "4096" and
+          pcie1.get("0001:00:02.0", ("", "", "", ""))[2] != "conventional",
+          tag + "the integrated disk is a PCI Express function of domain 0001 (%s)" %
+          (pcie1.get("0001:00:02.0"),))
+    check(pcie1.get("0001:00:01.0", ("", "", "", ""))[2] == "Root Port" and
+          pcie1.get("0001:01:00.0", ("", "", "", ""))[2] == "Endpoint",
+          tag + "the root port of PHB 1 and the disk behind it: %s" %
+          ({k: pcie1.get(k) for k in ("0001:00:01.0", "0001:01:00.0")},))
+    check(conv2.get("0002:00:01.0", ("", "", "", ""))[1:3] == ("256", "conventional") and
+          conv2.get("0002:00:01.0", ("", "", "", ""))[3] != "-",
+          tag + "the NIC is a conventional PCI function of domain 0002, with its "
+          "driver (%s)" % (conv2.get("0002:00:01.0"),))
+    leases = [ln for ln in con.command("dhcp", timeout=90) if ln.startswith("@@ dhcp-lease")]
+    check(leases, tag + "the NIC on the conventional PHB gets a DHCP lease (%s)" % leases)
+    bad = guest_bad(con)
+    check(not bad, tag + "guest kernel healthy, every module loaded %s" % bad)
+    con.close()
+    destroy_undefine(dom)
+
+
+def convert_flow():
+    """pseries-10.2 -> pseries-pcie-10.2 -> pseries-10.2 with virt-xml's
+    conversions, the guest booted from its disk each time"""
+    dom = "vi-convert"
+    tag = "convert: "
+    log("== virt-xml --convert-to-pseries-pcie and back, booted each time")
+    d = os.path.join(WORK, "convert")
+    os.makedirs(d)
+    boot = os.path.join(d, "boot.img")
+    shutil.copyfile(BOOTDISK, boot)
+    con = Console(os.path.join(d, "console.sock"), os.path.join(d, "console.log"))
+    domains.append(dom)
+    if not import_domain(dom, "pseries-10.2", con, d, tag,
+                         ["--disk", "path=%s,bus=virtio,format=raw" % boot,
+                          "--network", "user,model=virtio"]):
+        return
+    steps = [("pseries-10.2", None), ("pseries-pcie-10.2", "--convert-to-pseries-pcie"),
+             ("pseries-10.2", "--convert-to-pseries")]
+    for n, (machine, conv) in enumerate(steps):
+        pcie = machine.startswith("pseries-pcie")
+        what = "as %s" % machine
+        if conv:
+            stop_domain(dom)
+            rc, out = virt_tool("virt-xml", dom, "--edit", conv, "--define")
+            with open(os.path.join(d, "virt-xml-%d.log" % n), "w") as f:
+                f.write(out + "\n")
+            if not check(rc == 0, tag + "virt-xml %s --define (%s)" % (conv, out.strip()[-300:])):
+                break
+        root = dumpxml(dom, inactive=True)
+        with open(os.path.join(d, "inactive-%d.xml" % n), "w") as f:
+            f.write(ET.tostring(root, encoding="unicode"))
+        got = root.find("os/type").get("machine")
+        models = sorted({c.get("model") for c in pci_controllers(root)})
+        if pcie:
+            ok = got == machine and "pcie-root" in models and "pci-root" not in models \
+                and "pcie-root-port" in models
+        else:
+            ok = got == machine and models == ["pci-root"]
+        check(ok, tag + "%s: machine %s, PCI controllers %s" % (what, got, models))
+        c = serve_boot(dom, con, tag, what, start=conv is not None)
+        if not c:
+            break
+        con = c
+        text = con.all_text()
+        m = re.search(r"Trying to load: +from: (\S+) .*?Successfully loaded", text, re.S)
+        path = m.group(1) if m else ""
+        want = (r"/pci@800000020000000/pci@[0-9a-f,]+/scsi@0$" if pcie
+                else r"/pci@800000020000000/scsi@[0-9a-f]+$")
+        check(re.match(want, path) is not None,
+              tag + "%s: SLOF loaded GRUB from the virtio disk %s (%s)" %
+              (what, "behind a root port" if pcie else "on pci.0", path))
+        heads = guest_heads(con)
+        check(heads.get("vda") == head_sha(boot), tag + "%s: the guest reads its disk back" % what)
+        leases = [ln for ln in con.command("dhcp", timeout=90) if ln.startswith("@@ dhcp-lease")]
+        check(leases, tag + "%s: the NIC gets a DHCP lease (%s)" % (what, leases))
+        bad = guest_bad(con)
+        check(not bad, tag + "%s: guest kernel healthy, every module loaded %s" % (what, bad))
+        con.close()
+    destroy_undefine(dom)
+
+
+def graphics_flow():
+    """virt-install's default graphics on pseries-pcie: VNC and a VGA,
+    which libvirt puts on pcie.0; SLOF installs its framebuffer, the guest
+    boots from its disk and has the VGA at 0000:00:01.0"""
+    machine = "pseries-pcie-10.2"
+    dom = "vi-vga"
+    tag = machine + ", default graphics: "
+    log("== %s: virt-install with the default graphics (VGA)" % machine)
+    d = os.path.join(WORK, "vga")
+    os.makedirs(d)
+    boot = os.path.join(d, "boot.img")
+    shutil.copyfile(BOOTDISK, boot)
+    con = Console(os.path.join(d, "console.sock"), os.path.join(d, "console.log"))
+    domains.append(dom)
+    if not import_domain(dom, machine, con, d, tag,
+                         ["--disk", "path=%s,bus=virtio,format=raw" % boot,
+                          "--network", "user,model=virtio"], graphics=True):
+        return
+    root = dumpxml(dom)
+    with open(os.path.join(d, "live.xml"), "w") as f:
+        f.write(ET.tostring(root, encoding="unicode"))
+    video = root.find("devices/video")
+    model = video.find("model").get("type") if video is not None else None
+    addr = video.find("address") if video is not None else None
+    where = (int(addr.get("bus"), 16), int(addr.get("slot"), 16)) if addr is not None else None
+    check(model == "vga" and where == (0, 1),
+          tag + "the video is a VGA on pcie.0 slot 1 (%s at %s)" % (model, where))
+    check(root.find("devices/graphics") is not None and
+          root.find("devices/graphics").get("type") == "vnc",
+          tag + "VNC graphics")
+    rc, out = virsh("qemu-monitor-command", dom, "--hmp", "info pci")
+    check(rc == 0 and "VGA controller" in out, tag + "QEMU has the VGA (info pci)")
+    con = serve_boot(dom, con, tag, "boot")
+    if not con:
+        destroy_undefine(dom)
+        return
+    text = con.all_text()
+    check("Installing QEMU fb" in text, tag + "SLOF installed its framebuffer on the VGA")
+    heads = guest_heads(con)
+    check(heads.get("vda") == head_sha(boot), tag + "the guest reads its disk back")
+    fn = guest_fn(con, "0000:00:01.0")
+    check(fn is not None and fn[0] == "0x1234:0x1111",
+          tag + "the guest has the VGA at 0000:00:01.0 (%s)" % (fn,))
+    bad = guest_bad(con)
+    check(not bad, tag + "guest kernel healthy, every module loaded %s" % bad)
+    con.close()
+    destroy_undefine(dom)
 
 
 def disk_alias(dom, target):
@@ -726,6 +970,12 @@ def main():
             if only in ("", "flow", "nvme"):
                 for m in MACHINES:
                     nvme_boot_flow(m)
+            if only in ("", "phbs"):
+                phbs_flow()
+            if only in ("", "convert"):
+                convert_flow()
+            if only in ("", "graphics"):
+                graphics_flow()
     finally:
         kill_qemus()
         L.stop_all()
