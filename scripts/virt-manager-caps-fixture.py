@@ -46,7 +46,8 @@ def main():
         block = block[:first] + "\n".join(" " * 6 + ln.strip()
                                           for ln in machines) + block[last:]
         fixture = fixture[:m.start(1)] + block + fixture[m.end(1):]
-    sys.stdout.write(fixture)
+    # (upstream's file ends with a blank line, which git am warns about)
+    sys.stdout.write(fixture.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

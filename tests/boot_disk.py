@@ -30,6 +30,9 @@ healthy guest (no Oops/BUG/WARNING/panic/hung task, modules loaded):
      (bootindex on an nvme-ns is not usable on any machine: QEMU reparents
      the namespace to its nvme-subsys, which has no bus, so its boot path is
      "/nvme-ns".)
+  8a. two PHBs with a bridge each, the disk behind the second PHB's
+     bridge: pseries (pci-bridges) and pseries-pcie (a root port on a
+     spapr-pcie-host-bridge), SLOF's merge of QEMU's tree after CAS;
   8b. pseries-pcie: one namespace with NSID 20 (sparse NSIDs, as on real
      or shared subsystems): found through the active namespace list, it
      boots as namespace@14,0.
@@ -283,6 +286,21 @@ def main():
           "-device", "nvme-ns,bus=nv1,drive=d1,nsid=20"],
          r"%s/pci@0/mass-storage@0/namespace@14,0" % PHB, "b",
          {"nvme0n20": b}),
+        # Two PHBs with a bridge each: SLOF must look the nodes below the
+        # second PHB's bridge up with the bus number QEMU gave them when it
+        # merges QEMU's tree after CAS, or it resets the machine forever
+        # ("Cannot handle FDT update for the scsi@1 node, rebooting")
+        ("legacy-two-phbs-bridges", "pseries",
+         ["-device", "pci-bridge,id=br0,chassis_nr=1,addr=3.0",
+          "-device", "spapr-pci-host-bridge,index=1,id=phb1",
+          "-device", "pci-bridge,id=br1,bus=phb1.0,chassis_nr=2,addr=1.0"] +
+         drive("d1", a) + ["-device", "virtio-blk-pci,bus=br1,addr=1.0,drive=d1"],
+         r"/pci@800000020000001/pci@1/scsi@1", "a", {"vda": a}),
+        ("pcie-second-phb-port", "pseries-pcie",
+         PORT + ["-device", "spapr-pcie-host-bridge,index=1,id=pcie.1",
+                 "-device", "pcie-root-port,id=rp11,bus=pcie.1.0,chassis=11,slot=1"] +
+         drive("d1", b) + ["-device", "virtio-blk-pci,bus=rp11,drive=d1"],
+         r"/pci@800000020000001/pci@0/scsi@0", "b", {"vda": b}),
         ("gi-nvme-port-bootindex", "pseries-pcie",
          PORT + drive_rw("d1", gi_copy("gi-nvme-port-bootindex")) +
          ["-device", "nvme,bus=rp1,drive=d1,serial=gi1,bootindex=1"] +

@@ -570,7 +570,7 @@ def phbs_flow():
             "--controller", "type=pci,model=pcie-root,index=1",
             "--controller", "type=pci,model=pcie-root-port,index=2," + pciaddr % (1, 1),
             "--controller", "type=pci,model=pci-root,index=3",
-            "--disk", "path=%s,bus=virtio,format=raw" % boot,
+            "--disk", "path=%s,bus=virtio,format=raw,target=vda" % boot,
             "--disk", "path=%s,bus=virtio,format=raw,target=vdb,%s" % (
                 datas[0], pciaddr % (1, 2)),
             "--disk", "path=%s,bus=virtio,format=raw,target=vdc,%s" % (
