@@ -137,13 +137,24 @@ cmd_tree() {
 
 cmd_export() { series_export "$LV_TREE" "$LV_PATCHES"; }
 
-# The tests and the mock libraries they LD_PRELOAD (VIR_TEST_MAIN_PRELOAD).
-LV_TEST_TARGETS=(tests/qemuxmlconftest tests/qemucapabilitiestest tests/qemucapsprobe
-                 tests/domaincapstest tests/qemucaps2xmltest tests/qemumemlocktest
-                 tests/qemuhotplugtest tests/libqemuhotplugmock.so
-                 tests/libqemuxml2argvmock.so tests/libdomaincapsmock.so tests/libvirrandommock.so
-                 tests/libqemucpumock.so tests/libvirpcimock.so tests/libvirnumamock.so
-                 tests/libqemucapsprobemock.so tests/libqemucaps2xmlmock.so)
+# The unit tests this project runs, and what they need built: each test, the
+# mock libraries its source LD_PRELOADs (VIR_TEST_MAIN_PRELOAD ...
+# VIR_TEST_MOCK("name") -> tests/libnamemock.so), and qemucapsprobe with its
+# mock for re-probing capabilities. Read from the sources so that a test that
+# gains a mock cannot pass only in a tree where a full build left it behind.
+LV_UNIT_TESTS=(qemucapabilitiestest qemucaps2xmltest domaincapstest qemuxmlconftest
+               qemumemlocktest qemuhotplugtest)
+lv_test_targets() {
+    local t m
+    printf '%s\n' tests/qemucapsprobe tests/libqemucapsprobemock.so
+    for t in "${LV_UNIT_TESTS[@]}"; do
+        echo "tests/$t"
+        for m in $(grep -o 'VIR_TEST_MOCK("[a-z0-9]*")' "$LV_TREE/tests/$t.c" |
+                   sed 's/.*("\(.*\)")/\1/'); do
+            echo "tests/lib${m}mock.so"
+        done
+    done | sort -u
+}
 # The end-to-end test runs the daemons from the build directory (libvirt then
 # loads its driver modules from there); state and config live under the
 # compiled-in prefix build/libvirt-inst.
@@ -197,7 +208,9 @@ lv_ninja() {
 
 cmd_build() {
     stage libvirt-meson-setup lv_setup
-    stage libvirt-ninja-tests lv_ninja "${LV_TEST_TARGETS[@]}"
+    local targets
+    mapfile -t targets < <(lv_test_targets)
+    stage libvirt-ninja-tests lv_ninja "${targets[@]}"
     if [ "${1:-}" = --e2e ] || [ -n "${LIBVIRT_E2E:-}" ]; then
         stage libvirt-ninja-e2e lv_ninja "${LV_E2E_TARGETS[@]}"
     fi
@@ -213,8 +226,7 @@ lv_test_env() {
 cmd_unit() {
     [ -x "$LV_OBJ/tests/qemuxmlconftest" ] || die "run 'libvirt.sh build' first"
     local t rc=0 out
-    for t in qemucapabilitiestest qemucaps2xmltest domaincapstest qemuxmlconftest \
-             qemumemlocktest qemuhotplugtest; do
+    for t in "${LV_UNIT_TESTS[@]}"; do
         out=$BUILD/libvirt-unit-$t.log
         if (cd "$LV_OBJ/tests" && lv_test_env "./$t") >"$out" 2>&1; then
             log "$t: $(tail -1 "$out" | awk '{print $(NF-1), "tests,", $NF}')"
@@ -223,7 +235,8 @@ cmd_unit() {
             warn "$t failed; re-running the failures with VIR_TEST_DEBUG=1 (full log: $out)"
             grep 'FAILED$' "$out" | head -20 >&2 || true
             (cd "$LV_OBJ/tests" && VIR_TEST_DEBUG=1 lv_test_env "./$t") 2>&1 |
-                grep -B5 -A30 -i 'FAILED\|error' | head -120 >&2 || true
+                grep -B5 -A30 -i 'FAILED\|error' | head -120 >&2 ||
+                tail -20 "$out" >&2   # no test failed: it did not start (a missing mock?)
         fi
     done
     return $rc
@@ -280,7 +293,7 @@ cmd_bisect_check() {
         n=$((n + 1))
         git -C "$LV_TREE" checkout -q "$c"
         subject=$(git -C "$LV_TREE" log -1 --format=%s "$c")
-        lv_ninja "${LV_TEST_TARGETS[@]}" "${LV_E2E_TARGETS[@]}" ||
+        lv_ninja $(lv_test_targets) "${LV_E2E_TARGETS[@]}" ||
             die "patch $n does not build: $subject (see $BUILD/libvirt-build.ninja.log)"
         cmd_unit >"$BUILD/libvirt-bisect-unit.log" 2>&1 ||
             { cat "$BUILD/libvirt-bisect-unit.log" >&2; die "patch $n: unit tests fail: $subject"; }
@@ -289,7 +302,7 @@ cmd_bisect_check() {
     git -C "$LV_TREE" checkout -q "$head"
     trap - EXIT
     # leave the build matching HEAD again
-    lv_ninja "${LV_TEST_TARGETS[@]}" "${LV_E2E_TARGETS[@]}"
+    lv_ninja $(lv_test_targets) "${LV_E2E_TARGETS[@]}"
     log "all $n libvirt patches build on their own and pass the unit tests"
 }
 
