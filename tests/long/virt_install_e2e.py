@@ -643,7 +643,9 @@ def phbs_flow():
 
 def convert_flow():
     """pseries-10.2 -> pseries-pcie-10.2 -> pseries-10.2 with virt-xml's
-    conversions, the guest booted from its disk each time"""
+    conversions, the guest booted from its disk each time; the NIC sits on
+    a second, conventional PHB, which every conversion keeps (with the NIC
+    in its slot)"""
     dom = "vi-convert"
     tag = "convert: "
     log("== virt-xml --convert-to-pseries-pcie and back, booted each time")
@@ -655,7 +657,9 @@ def convert_flow():
     domains.append(dom)
     if not import_domain(dom, "pseries-10.2", con, d, tag,
                          ["--disk", "path=%s,bus=virtio,format=raw" % boot,
-                          "--network", "user,model=virtio"]):
+                          "--controller", "type=pci,model=pci-root,index=1",
+                          "--network", "user,model=virtio,address.type=pci,"
+                          "address.bus=1,address.slot=3"]):
         return
     steps = [("pseries-10.2", None), ("pseries-pcie-10.2", "--convert-to-pseries-pcie"),
              ("pseries-10.2", "--convert-to-pseries")]
@@ -673,13 +677,20 @@ def convert_flow():
         with open(os.path.join(d, "inactive-%d.xml" % n), "w") as f:
             f.write(ET.tostring(root, encoding="unicode"))
         got = root.find("os/type").get("machine")
-        models = sorted({c.get("model") for c in pci_controllers(root)})
+        ctrls = pci_controllers(root)
+        models = sorted({c.get("model") for c in ctrls})
+        phb1 = [(c.get("model"), c.find("target").get("index") if c.find("target") is not None
+                 else None) for c in ctrls if c.get("index") == "1"]
         if pcie:
-            ok = got == machine and "pcie-root" in models and "pci-root" not in models \
-                and "pcie-root-port" in models
+            ok = got == machine and models == ["pci-root", "pcie-root", "pcie-root-port"]
         else:
             ok = got == machine and models == ["pci-root"]
-        check(ok, tag + "%s: machine %s, PCI controllers %s" % (what, got, models))
+        check(ok and phb1 == [("pci-root", "1")],
+              tag + "%s: machine %s, PCI controllers %s, PHB 1 kept %s" %
+              (what, got, models, phb1))
+        nic = root.find("devices/interface/address")
+        nicaddr = (int(nic.get("bus"), 0), int(nic.get("slot"), 0)) if nic is not None else None
+        check(nicaddr == (1, 3), tag + "%s: the NIC stays on PHB 1 slot 3 (%s)" % (what, nicaddr))
         c = serve_boot(dom, con, tag, what, start=conv is not None)
         if not c:
             break
@@ -696,6 +707,10 @@ def convert_flow():
         check(heads.get("vda") == head_sha(boot), tag + "%s: the guest reads its disk back" % what)
         leases = [ln for ln in con.command("dhcp", timeout=90) if ln.startswith("@@ dhcp-lease")]
         check(leases, tag + "%s: the NIC gets a DHCP lease (%s)" % (what, leases))
+        fns = guest_fns(con)
+        check(fns.get("0001:00:03.0", ("",))[0] == "0x1af4:0x1000",
+              tag + "%s: the guest has the NIC at 0001:00:03.0 (%s)" %
+              (what, fns.get("0001:00:03.0")))
         bad = guest_bad(con)
         check(not bad, tag + "%s: guest kernel healthy, every module loaded %s" % (what, bad))
         con.close()
