@@ -58,6 +58,30 @@ asan_fuzz() {
         asan_qtest spapr-pcie-test -p /ppc64/spapr-pcie/rtas-fuzz
 }
 
+# The generic patches (hw/pci, pci-bridge, SHPC, qdev) change every machine:
+# the x86_64 build of the same tree (the one bench.sh makes for its q35
+# anchor) runs QEMU's own qtests of PCI and PCI Express devices, hotplug and
+# bridges on q35 and pc.
+X86_QTESTS=(device-plug-test q35-test i440fx-test drive_del-test qos-test)
+x86_qtests() {
+    local obj=$BUILD/qemu-build-x86_64 t rc=0 targets="qemu-system-x86_64 qemu-img"
+    for t in "${X86_QTESTS[@]}"; do targets="$targets tests/qtest/$t"; done
+    QEMU_TARGET=x86_64-softmmu QEMU_DOCS=0 QEMU_BUILD_DIR=$obj \
+        QEMU_NINJA_TARGETS=$targets bash "$TOP/scripts/build.sh" || return 1
+    [ -s "$obj/qemu-bundle/usr/local/share/qemu/bios-256k.bin" ] ||
+        bash "$TOP/scripts/firmware.sh" "$obj" || return 1
+    for t in "${X86_QTESTS[@]}"; do
+        if QTEST_QEMU_BINARY=$obj/qemu-system-x86_64 QTEST_QEMU_IMG=$obj/qemu-img \
+                "$obj/tests/qtest/$t" --tap -k >"$LOGS/x86-$t.tap" 2>&1; then
+            echo "ok   $t (x86_64): $(grep -c '^ok' "$LOGS/x86-$t.tap") passed"
+        else
+            echo "FAIL $t (x86_64):"; grep -E '^not ok|ERROR|Bail out' "$LOGS/x86-$t.tap" | head -20
+            rc=1
+        fi
+    done
+    return $rc
+}
+
 summary() {
     local reports
     reports=$(cat "$LOGS"/*.log 2>/dev/null |
@@ -100,6 +124,7 @@ main() {
         tail -20 "$LOGS/asan-build.out"
         fail "asan-build (see $LOGS/asan-build.out)"
     fi
+    run x86-qtests x86_qtests
     # a short 'make fuzz': every libFuzzer target and the topology fuzzer
     run fuzz-short env FUZZ_SECONDS="${LONG_FUZZ_SECONDS:-30}" bash "$TOP/scripts/fuzz.sh"
     run migration-long env MIGRATION_ROUND_TRIPS="${LONG_ROUND_TRIPS:-20}" \

@@ -33,6 +33,14 @@ LLVM_BIN=/usr/lib/llvm-16/bin
 COV_FILES="hw/ppc/spapr_pci.c hw/ppc/spapr_pcie.c hw/ppc/spapr_drc.c
            hw/pci/pcie.c hw/pci/pcie_port.c hw/pci/pcie_aer.c hw/pci/pcie_sriov.c
            hw/pci/shpc.c hw/pci-bridge/*.c"
+# The endpoint models of the configurations, whose DMA goes through the PHB's
+# TCE table (hw/ppc/spapr_iommu.c), and functions that only DMA reaches
+COV_DMA_FILES="hw/ppc/spapr_iommu.c hw/virtio/virtio.c hw/virtio/virtio-pci.c
+               hw/net/virtio-net.c hw/block/virtio-blk.c hw/nvme/ctrl.c
+               hw/net/e1000.c hw/net/e1000e_core.c"
+COV_DMA_FUNCS="spapr_tce_translate_iommu virtqueue_pop virtio_blk_handle_request
+               nvme_map_prp nvme_process_sq e1000e_start_xmit e1000e_receive_internal
+               start_xmit"
 
 export ASAN_OPTIONS=detect_leaks=0:print_summary=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -61,20 +69,37 @@ row() {
     [ "$crashes" -eq 0 ] && [ -n "$execs" ]
 }
 
-coverage() {
+coverage_table() {
     local f files=() objs=()
-    rm -f "$OUT/merged.profdata" "$OUT/coverage.txt"
-    "$LLVM_BIN/llvm-profdata" merge -sparse "$OUT"/profraw/*.profraw -o "$OUT/merged.profdata"
-    for f in $COV_FILES; do
+    for f in $1; do
         for f in "$TREE"/$f; do files+=("$f"); done
     done
     [ -x "$QEMU" ] && objs=(-object "$QEMU")
     "$LLVM_BIN/llvm-cov" report "$BIN" "${objs[@]}" -instr-profile="$OUT/merged.profdata" \
-        "${files[@]}" >"$OUT/coverage.txt"
+        "${files[@]}" >"$2"
     # file, lines, missed, line coverage (llvm-cov's columns 8-10)
     awk -v top="$TREE/" 'NR > 2 && /%/ {
         name = $1; sub(top, "", name)
-        printf "  %-34s %6s lines %6s missed %8s\n", name, $8, $9, $10 }' "$OUT/coverage.txt"
+        printf "  %-34s %6s lines %6s missed %8s\n", name, $8, $9, $10 }' "$2"
+}
+
+coverage() {
+    local fn objs=()
+    rm -f "$OUT/merged.profdata" "$OUT/coverage.txt" "$OUT/coverage-dma.txt"
+    "$LLVM_BIN/llvm-profdata" merge -sparse "$OUT"/profraw/*.profraw -o "$OUT/merged.profdata"
+    coverage_table "$COV_FILES" "$OUT/coverage.txt"
+    echo "== line coverage of the endpoint models behind the PHBs (DMA through TCEs) =="
+    coverage_table "$COV_DMA_FILES" "$OUT/coverage-dma.txt"
+    [ -x "$QEMU" ] && objs=(-object "$QEMU")
+    # how often the libFuzzer targets ran functions that only DMA reaches
+    "$LLVM_BIN/llvm-profdata" show -all-functions -counts "$OUT/merged.profdata" \
+        >"$OUT/functions.txt" 2>/dev/null || true
+    for fn in $COV_DMA_FUNCS; do
+        awk -v fn="$fn" '
+            $0 ~ ("^  (.*[:;])?" fn ":$") { want = 1; next }
+            want && /Function count:/ { n += $3; want = 0 }
+            END { printf "  %-34s %10d calls\n", fn, n }' "$OUT/functions.txt"
+    done
 }
 
 main() {
