@@ -31,11 +31,7 @@ install_clang
 # ccache's masquerade 'clang' first, then LLVM 16's clang/lld, then the rest
 export PATH=/usr/lib/ccache:$LLVM_BIN:$PATH
 export QEMU_BUILD_DIR=$BUILD/qemu-build-fuzz
-# --disable-pie: a position-independent binary has its data relocated at
-# start-up, which makes some 30 MB of it private memory that every fork of
-# a generic-fuzz input copies the page tables of (sPAPR targets fork one
-# child per input).
-export QEMU_CONFIGURE_EXTRA="--cc=clang --cxx=clang++ --objcc=clang --disable-pie
+export QEMU_CONFIGURE_EXTRA="--cc=clang --cxx=clang++ --objcc=clang
     --enable-fuzzing --enable-asan --enable-ubsan --disable-docs --disable-werror
     --extra-cflags=-fprofile-instr-generate --extra-cflags=-fcoverage-mapping
     --extra-ldflags=-fprofile-instr-generate --extra-ldflags=-fuse-ld=lld"
