@@ -5,6 +5,9 @@
 # UndefinedBehaviorSanitizer and LLVM source-based coverage (for the
 # llvm-cov summary 'make fuzz' prints).  Only qemu-fuzz-ppc64 and (for the topology fuzzer) qemu-system-ppc64
 # are built.
+# Not position-independent: the sanitizer and coverage tables (__sancov_pcs,
+# __llvm_prf_data, .data.rel.ro) then need no relocation at start-up and stay
+# clean pages of the binary, which fork() does not copy for every input.
 # ccache caches it like the other builds (a separate compiler, so separate
 # entries).  Cold: ~35 min on 2 cores; after a change to the fuzzers or a
 # few device files, a minute or two (mostly the link).
@@ -33,6 +36,7 @@ export PATH=/usr/lib/ccache:$LLVM_BIN:$PATH
 export QEMU_BUILD_DIR=$BUILD/qemu-build-fuzz
 export QEMU_CONFIGURE_EXTRA="--cc=clang --cxx=clang++ --objcc=clang
     --enable-fuzzing --enable-asan --enable-ubsan --disable-docs --disable-werror
+    --disable-pie --extra-ldflags=-no-pie
     --extra-cflags=-fprofile-instr-generate --extra-cflags=-fcoverage-mapping
     --extra-ldflags=-fprofile-instr-generate --extra-ldflags=-fuse-ld=lld"
 # (and the device trees firmware.sh installs next to the binaries)
