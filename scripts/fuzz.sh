@@ -43,6 +43,10 @@ COV_DMA_FUNCS="spapr_tce_translate_iommu virtqueue_pop virtio_blk_handle_request
                start_xmit"
 
 export ASAN_OPTIONS=detect_leaks=0:print_summary=1
+# An input that runs longer is a finding: the fork server stops it (with a
+# stack trace) and the input is kept.  libFuzzer's -timeout, passed too,
+# cannot fire in QEMU's fuzzers (QEMU's main loop blocks SIGALRM).
+export QEMU_FUZZ_TIMEOUT=${QEMU_FUZZ_TIMEOUT:-30000}
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 run_target() {
