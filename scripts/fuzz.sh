@@ -9,11 +9,13 @@
 #     FUZZ_SECONDS each, FUZZ_JOBS (2) at a time, corpus kept in
 #     build/fuzz/corpus/<target> (seeded by tests/fuzz/make_seeds.py);
 #   - the seeded QMP/topology fuzzer (tests/fuzz/topology_fuzz.py) for
-#     FUZZ_SECONDS on each of the FUZZ_JOBS cores, against the same
-#     build's qemu-system-ppc64;
+#     FUZZ_SECONDS on each of the FUZZ_JOBS cores, against the coverage
+#     build's qemu-system-ppc64 (also ASan/UBSan);
 #   - a table per target (executions, exec/s, new corpus units, coverage
 #     features, crashes) and llvm-cov's line coverage of the sPAPR PCI,
-#     DRC, PCIe, SHPC and bridge code over everything that ran.
+#     DRC, PCIe, SHPC and bridge code and of the endpoint models, over the
+#     corpora (replayed through the coverage build's qemu-fuzz-ppc64) and
+#     the topology fuzzer.
 #
 # FUZZ_SECONDS defaults to 360: the whole run, 8 targets and the topology
 # fuzzer on 2 cores, is about 30 minutes after a warm build.  A crash,
@@ -24,9 +26,10 @@
 FUZZ_SECONDS=${FUZZ_SECONDS:-360}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
 FUZZ_SEED=${FUZZ_SEED:-$(date +%s)}
-FUZZ_OBJ=$BUILD/qemu-build-fuzz
-BIN=$FUZZ_OBJ/qemu-fuzz-ppc64
-QEMU=$FUZZ_OBJ/qemu-system-ppc64
+# the fuzzing binary, and the coverage build's (scripts/build-fuzz.sh)
+BIN=$BUILD/qemu-build-fuzz/qemu-fuzz-ppc64
+COVBIN=$BUILD/qemu-build-fuzz-cov/qemu-fuzz-ppc64
+QEMU=$BUILD/qemu-build-fuzz-cov/qemu-system-ppc64
 OUT=$BUILD/fuzz
 LLVM_BIN=/usr/lib/llvm-16/bin
 
@@ -54,11 +57,15 @@ run_target() {
     mkdir -p "$corpus" "$art"
     # generated seeds (tests/fuzz/make_seeds.py), kept with the corpus
     "$PYTHON" "$TOP/tests/fuzz/make_seeds.py" "$corpus" 32
-    LLVM_PROFILE_FILE=$OUT/profraw/$t-%p.profraw \
-        "$BIN" --fuzz-target="$t" "$corpus" -max_total_time="$FUZZ_SECONDS" \
+    "$BIN" --fuzz-target="$t" "$corpus" -max_total_time="$FUZZ_SECONDS" \
         -artifact_prefix="$art" -print_final_stats=1 -timeout=30 \
         -rss_limit_mb=6144 -detect_leaks=0 -seed="$FUZZ_SEED" -max_len=4096 \
         >"$OUT/logs/$t.log" 2>&1 || true
+    # llvm-cov's view: the corpus (every input that found something new, and
+    # the seeds) replayed once through the coverage build
+    LLVM_PROFILE_FILE=$OUT/profraw/$t-%p.profraw \
+        "$COVBIN" --fuzz-target="$t" "$corpus" -runs=0 -detect_leaks=0 -max_len=4096 \
+        -rss_limit_mb=6144 >"$OUT/logs/$t-replay.log" 2>&1 || true
 }
 
 row() {
@@ -79,7 +86,7 @@ coverage_table() {
         for f in "$TREE"/$f; do files+=("$f"); done
     done
     [ -x "$QEMU" ] && objs=(-object "$QEMU")
-    "$LLVM_BIN/llvm-cov" report "$BIN" "${objs[@]}" -instr-profile="$OUT/merged.profdata" \
+    "$LLVM_BIN/llvm-cov" report "$COVBIN" "${objs[@]}" -instr-profile="$OUT/merged.profdata" \
         "${files[@]}" >"$2"
     # file, lines, missed, line coverage (llvm-cov's columns 8-10)
     awk -v top="$TREE/" 'NR > 2 && /%/ {
@@ -95,7 +102,7 @@ coverage() {
     echo "== line coverage of the endpoint models behind the PHBs (DMA through TCEs) =="
     coverage_table "$COV_DMA_FILES" "$OUT/coverage-dma.txt"
     [ -x "$QEMU" ] && objs=(-object "$QEMU")
-    # how often the libFuzzer targets ran functions that only DMA reaches
+    # how often the corpora and the topology fuzzer ran functions only DMA reaches
     "$LLVM_BIN/llvm-profdata" show -all-functions -counts "$OUT/merged.profdata" \
         >"$OUT/functions.txt" 2>/dev/null || true
     for fn in $COV_DMA_FUNCS; do
@@ -116,7 +123,7 @@ main() {
     [ -n "$targets" ] || die "no generic-fuzz-pseries targets in $BIN"
     log "fuzzing $(echo "$targets" | wc -w) targets for ${FUZZ_SECONDS}s each, $FUZZ_JOBS at a time (seed $FUZZ_SEED)"
     export -f run_target
-    export BIN OUT FUZZ_SECONDS FUZZ_SEED TOP PYTHON
+    export BIN COVBIN OUT FUZZ_SECONDS FUZZ_SEED TOP PYTHON
     # shellcheck disable=SC2016
     stage fuzz-targets xargs -P "$FUZZ_JOBS" -n 1 bash -c 'run_target "$1"' _ <<<"$targets"
     # %2m: the QEMU processes merge their profiles online into two files
