@@ -11,8 +11,12 @@
 #   - the seeded QMP/topology fuzzer (tests/fuzz/topology_fuzz.py) for
 #     FUZZ_SECONDS on each of the FUZZ_JOBS cores, against the coverage
 #     build's qemu-system-ppc64 (also ASan/UBSan);
+#   - each corpus replayed once with QEMU_FUZZ_RESTORE_CHECK=1: after every
+#     input, all the memory of the child that runs the inputs is compared
+#     with the frozen copy it restores from (a page that differs fails);
 #   - a table per target (executions, exec/s, new corpus units, coverage
-#     features, crashes) and llvm-cov's line coverage of the sPAPR PCI,
+#     features, restoring children forked, inputs checked, crashes) and
+#     llvm-cov's line coverage of the sPAPR PCI,
 #     DRC, PCIe, SHPC and bridge code and of the endpoint models, over the
 #     corpora (replayed through the coverage build's qemu-fuzz-ppc64) and
 #     the topology fuzzer.
@@ -61,6 +65,11 @@ run_target() {
         -artifact_prefix="$art" -print_final_stats=1 -timeout=30 \
         -rss_limit_mb=6144 -detect_leaks=0 -seed="$FUZZ_SEED" -max_len=4096 \
         >"$OUT/logs/$t.log" 2>&1 || true
+    # The restoring child checked: the corpus replayed once more, every page
+    # of the child's memory compared with its frozen copy after each input
+    QEMU_FUZZ_RESTORE_CHECK=1 "$BIN" --fuzz-target="$t" "$corpus" -runs=0 \
+        -detect_leaks=0 -max_len=4096 -rss_limit_mb=6144 \
+        >"$OUT/logs/$t-check.log" 2>&1 || true
     # llvm-cov's view: the corpus (every input that found something new, and
     # the seeds) replayed once through the coverage build
     LLVM_PROFILE_FILE=$OUT/profraw/$t-%p.profraw \
@@ -68,16 +77,34 @@ run_target() {
         -rss_limit_mb=6144 >"$OUT/logs/$t-replay.log" 2>&1 || true
 }
 
+# restore-check column: inputs replayed with every page compared, or FAILED
+restore_check() {
+    local log=$OUT/logs/$1-check.log
+    if grep -q 'generic-fuzz: the restored memory differs' "$log" ||
+       ! grep -q '^#[0-9]*.*INITED' "$log"; then
+        echo FAILED
+    else
+        sed -n 's/^generic-fuzz: \([0-9]*\) inputs ran in.*/\1/p' "$log" | tail -1
+    fi
+}
+
+# children column: restoring children forked / inputs (from the fuzzing run)
+children() {
+    sed -n 's/^generic-fuzz: \([0-9]*\) inputs ran in \([0-9]*\) restoring.*/\2/p' \
+        "$OUT/logs/$1.log" | tail -1
+}
+
 row() {
-    local t=$1 log=$OUT/logs/$1.log execs rate new cov crashes
+    local t=$1 log=$OUT/logs/$1.log execs rate new cov crashes check
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     new=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 | awk '{print $2 "/" $4}')
     crashes=$(grep -cE '^==[0-9]+==ERROR|runtime error:|^SUMMARY: (Address|Undefined)|deadly signal|Assertion .* failed|ERROR: libFuzzer' "$log" || true)
-    printf '%-40s %10s %7s %6s %13s %8s\n' "$t" "${execs:-?}" "${rate:-?}" "${new:-?}" \
-        "${cov:-?}" "$crashes"
-    [ "$crashes" -eq 0 ] && [ -n "$execs" ]
+    check=$(restore_check "$t")
+    printf '%-36s %10s %7s %6s %13s %7s %8s %7s\n' "$t" "${execs:-?}" "${rate:-?}" \
+        "${new:-?}" "${cov:-?}" "$(children "$t")" "${check:-?}" "$crashes"
+    [ "$crashes" -eq 0 ] && [ -n "$execs" ] && [ "$check" != FAILED ]
 }
 
 coverage_table() {
@@ -133,7 +160,8 @@ main() {
         >"$OUT/logs/topology.log" 2>&1 || failed=1
     echo
     echo "== make fuzz (FUZZ_SECONDS=$FUZZ_SECONDS, seed $FUZZ_SEED) =="
-    printf '%-40s %10s %7s %6s %13s %8s\n' target executions exec/s new cov/ft crashes
+    printf '%-36s %10s %7s %6s %13s %7s %8s %7s\n' target executions exec/s new cov/ft \
+        children checked crashes
     for t in $targets; do row "$t" || failed=1; done
     tail -3 "$OUT/logs/topology.log" | sed 's/^/  topology: /'
     echo "== line coverage under hw/ (llvm-cov, everything above) =="
