@@ -22,7 +22,7 @@
 #     the topology fuzzer.
 #
 # FUZZ_SECONDS defaults to 360: the whole run, 8 targets and the topology
-# fuzzer on 2 cores, is about 30 minutes after a warm build.  A crash,
+# fuzzer on 2 cores, is about 40 minutes after a warm build.  A crash,
 # sanitizer report or topology failure fails the run; its reproducer is in
 # build/fuzz/artifacts/<target>/.
 . "$(dirname "$0")/lib.sh"
